@@ -1,0 +1,5 @@
+"""``python -m contam`` is the ``contam`` command."""
+
+from contam.cli import main
+
+main()

@@ -1,0 +1,365 @@
+"""The ``contam`` command: options -> configs -> one library call -> a short summary.
+
+No logic lives here; every `ContamError` becomes a one-line ``Error: ...`` and exit code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from contam import benches as bench_registry
+from contam.config import NGramConfig, NormConfig, ScanConfig, default_index_dir
+from contam.errors import ContamError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors_to_exit(func: F) -> F:
+    """Map the library's errors to click's one-line error and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ContamError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            click.echo("interrupted; finished shards are kept, continue with --resume", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _index_options(func: F) -> F:
+    """Options that decide what an index holds (all part of its fingerprint)."""
+    options = [
+        click.option("--ngram", "n", type=int, default=13, show_default=True,
+                     help="n-gram length in tokens."),
+        click.option("--short-min", type=int, default=5, show_default=True,
+                     help="Items shorter than n tokens are matched whole if at least this long."),
+        click.option("--boilerplate-items", type=int, default=5, show_default=True,
+                     help="An n-gram in this many items of a bench is boilerplate, never a match."),
+        click.option("--no-nfkc", is_flag=True, help="Skip Unicode NFKC normalization."),
+        click.option("--no-casefold", is_flag=True, help="Keep letter case."),
+        click.option("--no-cjk-chars", is_flag=True,
+                     help="Treat runs of CJK characters as words instead of one token each."),
+        click.option("--bench", "bench_names", multiple=True, metavar="NAME|FILE",
+                     help="Registry bench (mmlu, mmlu:val) or a .jsonl/.csv/.parquet file. "
+                     "Repeatable."),
+        click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path),
+                     envvar="CONTAM_BENCH_DIR",
+                     help="Folder with benchmark files in their original layout."),
+        click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
+                     default=default_index_dir, show_default="indexes or $CONTAM_INDEX_DIR",
+                     help="Where indexes are built and reused."),
+        click.option("--bench-id-field", help="Id field of custom bench files [--id-field]."),
+        click.option("--bench-text-field", multiple=True,
+                     help="Text field(s) of custom bench files [--text-field]."),
+        click.option("--label-field", multiple=True,
+                     help="Label (answer) field(s) of custom bench files. Repeatable."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _configs(kw: dict[str, Any]) -> tuple[NormConfig, NGramConfig]:
+    norm = NormConfig(
+        nfkc=not kw.pop("no_nfkc"),
+        casefold=not kw.pop("no_casefold"),
+        cjk_chars=not kw.pop("no_cjk_chars"),
+    )
+    ngram = NGramConfig(kw.pop("n"), kw.pop("short_min"), kw.pop("boilerplate_items"))
+    return norm, ngram
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="contam")
+def cli() -> None:
+    """Find which benchmark items leaked into a pretraining corpus."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_index_options
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Report folder (new, or the one to --resume).",
+)
+@click.option(
+    "--text-field",
+    multiple=True,
+    default=("text",),
+    show_default=True,
+    help="Corpus record field(s) joined into the document text. Repeatable.",
+)
+@click.option(
+    "--id-field",
+    default="id",
+    show_default=True,
+    help="Corpus record field used as document id (else the line number).",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="An item part is contaminated when this fraction of its tokens is matched.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Processes scanning shards in parallel.",
+)
+@click.option("--resume", is_flag=True, help="Continue a killed scan in --out.")
+@click.option(
+    "--skip-bad",
+    is_flag=True,
+    help="Count bad records and shards in the report instead of stopping.",
+)
+@click.option(
+    "--index",
+    "index_folders",
+    multiple=True,
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="A prebuilt index folder to use as is (its settings must match).",
+)
+@click.option(
+    "--batch-mb",
+    type=int,
+    default=8,
+    show_default=True,
+    help="Text handed to the matcher at once, in MB.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+@_errors_to_exit
+def scan(paths: tuple[str, ...], **kw: Any) -> None:
+    """Scan corpus shards (files, folders, globs) against benchmarks.
+
+    Writes items.parquet, matches.parquet, benches.parquet and run.json to --out.
+
+    Example:
+
+        contam scan corpus/ --bench mmlu --bench gsm8k --out reports/run1
+    """
+    from contam.scan import resolve_benches
+    from contam.scan import scan as run_scan
+
+    norm, ngram = _configs(kw)
+    quiet = kw["quiet"]
+    config = ScanConfig(
+        norm=norm,
+        ngram=ngram,
+        threshold=kw["threshold"],
+        text_fields=tuple(kw["text_field"]),
+        id_field=kw["id_field"],
+        batch_bytes=kw["batch_mb"] << 20,
+        workers=kw["workers"],
+        resume=kw["resume"],
+        skip_bad=kw["skip_bad"],
+        quiet=quiet,
+        index_dir=kw["index_dir"],
+        bench_dir=kw["bench_dir"],
+    )
+    sources = resolve_benches(
+        kw["bench_names"],
+        config,
+        bench_text_fields=tuple(kw["bench_text_field"]) or None,
+        bench_id_field=kw["bench_id_field"],
+        label_fields=tuple(kw["label_field"]),
+    )
+    log = None if quiet else functools.partial(click.echo, err=True)
+    bar = None if quiet else _progress_bar(paths)
+    started = time.perf_counter()
+    try:
+        result = run_scan(
+            paths,
+            sources,
+            kw["out"],
+            config,
+            index_folders=kw["index_folders"],
+            progress=None if bar is None else bar.advance,
+            log=log,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if not quiet:
+        click.echo(
+            summary_text(result.benches.to_pylist(), result.run, time.perf_counter() - started)
+        )
+        click.echo(f"reports in {result.out}/ (items.parquet, matches.parquet, benches.parquet)")
+
+
+class _progress_bar:
+    """tqdm bar over raw shard bytes, with documents read as its postfix."""
+
+    def __init__(self, paths: tuple[str, ...]) -> None:
+        from tqdm import tqdm
+
+        from contam.shards import find_shards
+
+        try:
+            total = sum(p.stat().st_size for p in find_shards(list(paths)))
+        except ContamError:
+            total = 0
+        self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                        desc="scan", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
+        self.docs = 0
+
+    def advance(self, raw: int, docs: int) -> None:
+        self.docs += docs
+        self.bar.update(raw)
+        if docs:
+            self.bar.set_postfix_str(f"{self.docs:,} docs", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def summary_text(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float) -> str:
+    """The per-bench table printed at the end of a scan."""
+    head = ("bench", "split", "items", "contaminated", "%", "input", "input+label")
+    lines = [head]
+    for r in rows:
+        lines.append(
+            (
+                r["bench"],
+                r["split"],
+                f"{r['items']:,}",
+                f"{r['contaminated']:,}",
+                f"{100 * r['contaminated_fraction']:.2f}",
+                f"{r['input_contaminated']:,}",
+                f"{r['full_contaminated']:,}",
+            )
+        )
+    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
+    text = []
+    for row in lines:
+        cells = [
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        text.append("  ".join(cells))
+    totals = run["totals"]
+    mb = totals["text_bytes"] / 1e6
+    text.append(
+        f"scanned {len(run['shards'])} shards, {totals['docs']:,} docs, "
+        f"{totals['tokens']:,} tokens, {mb:,.1f} MB of text in {seconds:.1f}s"
+    )
+    if run["skipped_records"] or run["skipped_shards"]:
+        text.append(
+            f"skipped {run['skipped_records']:,} bad records and "
+            f"{len(run['skipped_shards'])} bad shards (see run.json)"
+        )
+    return "\n".join(text)
+
+
+@cli.command("build-index")
+@_index_options
+@click.option(
+    "--text-field",
+    multiple=True,
+    default=("text",),
+    show_default=True,
+    help="Text field(s) of custom bench files.",
+)
+@click.option("--id-field", default="id", show_default=True, help="Id field of custom bench files.")
+@click.option("--rebuild", is_flag=True, help="Build even if a matching index exists.")
+@_errors_to_exit
+def build_index(**kw: Any) -> None:
+    """Build (or check) the n-gram index of benches; scan does this on first use.
+
+    Example:
+
+        contam build-index --bench mmlu --bench gsm8k
+    """
+    from contam.scan import load_indexes, resolve_benches
+
+    norm, ngram = _configs(kw)
+    if not kw["bench_names"]:
+        raise click.UsageError("name at least one --bench")
+    config = ScanConfig(
+        norm=norm, ngram=ngram, text_fields=tuple(kw["text_field"]), id_field=kw["id_field"],
+        index_dir=kw["index_dir"], bench_dir=kw["bench_dir"],
+    )  # fmt: skip
+    sources = resolve_benches(
+        kw["bench_names"],
+        config,
+        bench_text_fields=tuple(kw["bench_text_field"]) or None,
+        bench_id_field=kw["bench_id_field"],
+        label_fields=tuple(kw["label_field"]),
+    )
+    load_indexes(sources, config, rebuild=kw["rebuild"], log=click.echo)
+
+
+@cli.group()
+def benches() -> None:
+    """Known benchmarks: list them, fetch their data."""
+
+
+@benches.command("list")
+@click.option(
+    "--bench-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CONTAM_BENCH_DIR",
+    help="Folder with benchmark files in their original layout.",
+)
+@_errors_to_exit
+def benches_list(bench_dir: Path | None) -> None:
+    """List registry benches, their splits and whether their data is present.
+
+    Example:
+
+        contam benches list --bench-dir ../shared/data/benchmarks
+    """
+    rows = [("bench", "split", "items", "data", "licence")]
+    for name, spec in bench_registry.registry().items():
+        for split, s in spec.splits.items():
+            layout = [rel for rel, _ in s.files]
+            try:
+                where = str(bench_registry.locate_data(spec, layout, bench_dir))
+            except ContamError:
+                where = "missing (contam benches fetch " + name + ")"
+            label = split + (" *" if split == spec.default_split else "")
+            rows.append((name, label, f"{s.count:,}", where, spec.license))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip())
+    click.echo("* default split; another one is named as --bench NAME:SPLIT")
+
+
+@benches.command("fetch")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--mirror", help="Base URL serving the files in their original layout "
+              "(instead of the official source).")  # fmt: skip
+@click.option("--split", "splits", multiple=True, help="Only these splits (default: all).")
+@_errors_to_exit
+def benches_fetch(names: tuple[str, ...], mirror: str | None, splits: tuple[str, ...]) -> None:
+    """Download benchmark files into the cache and verify their checksums.
+
+    Example:
+
+        contam benches fetch mmlu gsm8k
+    """
+    from contam.fetch import fetch_bench
+
+    for name in names:
+        for line in fetch_bench(name, splits=splits or None, mirror=mirror):
+            click.echo(line)
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="contam")

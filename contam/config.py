@@ -1,0 +1,128 @@
+"""Frozen settings and their fingerprints.
+
+A fingerprint is a short readable string of every setting that changes what an index holds
+(`nfkc.cf.cjk_13g_s5_b5_xxh64p`). It names the index folder and is written into every report,
+so a changed setting builds a new index instead of silently reusing a stale one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from contam.errors import ConfigError
+
+#: Version of the token and n-gram hash scheme (xxh64 per token, polynomial roll, fmix64).
+#: Bump it whenever `shingles.py` would hash the same text differently.
+HASH_SCHEME = "xxh64p1"
+
+
+@dataclass(frozen=True, slots=True)
+class NormConfig:
+    """How text becomes tokens; the same for benchmark items and corpus documents.
+
+    Punctuation and whitespace always separate tokens; a token is a run of letters, digits and
+    combining marks, or a single CJK ideograph or kana when ``cjk_chars`` is on.
+    """
+
+    nfkc: bool = True
+    casefold: bool = True
+    cjk_chars: bool = True
+
+    def __str__(self) -> str:
+        parts = [name for name, on in (("nfkc", self.nfkc), ("cf", self.casefold)) if on]
+        parts.append("cjk" if self.cjk_chars else "nocjk")
+        return ".".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class NGramConfig:
+    """Which token sequences of an item are indexed.
+
+    Args:
+        n: n-gram length in tokens (13 follows GPT-3 and most later reports).
+        short_min: an item (or its input part) shorter than ``n`` tokens is matched whole when
+            it has at least this many tokens; shorter ones cannot be matched at all (a three-word
+            item matches ordinary prose everywhere).
+        boilerplate_items: an n-gram found in at least this many items of one benchmark is
+            boilerplate ("which of the following is ...") and never counts as a match.
+    """
+
+    n: int = 13
+    short_min: int = 5
+    boilerplate_items: int = 5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.n <= 64:
+            raise ConfigError(f"n-gram length must be between 1 and 64, got {self.n}")
+        if not 1 <= self.short_min <= self.n:
+            raise ConfigError(f"short_min must be between 1 and n={self.n}, got {self.short_min}")
+        if self.boilerplate_items < 2:
+            raise ConfigError(
+                f"boilerplate_items must be >= 2 (an n-gram is always in one item), "
+                f"got {self.boilerplate_items}"
+            )
+
+    def __str__(self) -> str:
+        return f"{self.n}g_s{self.short_min}_b{self.boilerplate_items}"
+
+
+def index_fingerprint(norm: NormConfig, ngram: NGramConfig) -> str:
+    """The settings part of an index folder name."""
+    return f"{norm}_{ngram}_{HASH_SCHEME}"
+
+
+def default_index_dir() -> Path:
+    """``$CONTAM_INDEX_DIR``, else ``./indexes``."""
+    return Path(os.environ.get("CONTAM_INDEX_DIR", "indexes"))
+
+
+@dataclass(frozen=True, slots=True)
+class ScanConfig:
+    """Everything a scan needs besides the corpus paths and the benches.
+
+    Args:
+        threshold: an item part is contaminated when at least this fraction of its tokens is
+            covered by n-grams found in the corpus (a short item: when it is found whole).
+        text_fields: corpus record fields joined (with a newline) into the document text.
+        id_field: corpus record field used as document id; absent -> ``<shard>:<line>``.
+        batch_bytes: text bytes handed to the matching kernel at once; bounds memory.
+        workers: processes scanning shards in parallel.
+        resume: continue the scan already in ``out``; finished shards are skipped.
+        skip_bad: count bad records and shards in the report instead of stopping.
+        quiet: no progress bars or summary.
+    """
+
+    norm: NormConfig = field(default_factory=NormConfig)
+    ngram: NGramConfig = field(default_factory=NGramConfig)
+    threshold: float = 0.5
+    text_fields: tuple[str, ...] = ("text",)
+    id_field: str = "id"
+    batch_bytes: int = 8 << 20
+    workers: int = 1
+    resume: bool = False
+    skip_bad: bool = False
+    quiet: bool = False
+    index_dir: Path = field(default_factory=default_index_dir)
+    bench_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
+        if self.workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if self.batch_bytes < 1024:
+            raise ConfigError(f"batch_bytes must be >= 1024, got {self.batch_bytes}")
+        if not self.text_fields:
+            raise ConfigError("at least one text field is needed (--text-field)")
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings that decide the report's numbers, for ``run.json``."""
+        out = asdict(self)
+        for key in ("index_dir", "bench_dir", "quiet", "resume", "workers", "batch_bytes"):
+            out.pop(key)
+        out["text_fields"] = list(self.text_fields)
+        out["fingerprint"] = index_fingerprint(self.norm, self.ngram)
+        return out

@@ -1,0 +1,42 @@
+"""The one exception hierarchy of contam.
+
+    ContamError                 anything the user can fix; the CLI prints it on one line, exit 1
+    ├── ConfigError             an option or setting out of range
+    ├── BenchError              unknown bench, missing or unparsable bench data, bad checksum
+    ├── ShardError              an unreadable, corrupt or empty corpus shard
+    │   └── RecordError         one bad record (JSON, encoding, missing field) at file:line
+    ├── IndexMismatchError      an index built with other settings than the run asks for
+    └── ReportError             an output folder that cannot be written or resumed
+
+Every message names the file (and line) and, where there is one, the fix.
+"""
+
+from __future__ import annotations
+
+
+class ContamError(Exception):
+    """Base of every error the user can act on."""
+
+
+class ConfigError(ContamError):
+    """An option or setting out of range."""
+
+
+class BenchError(ContamError):
+    """A benchmark that is unknown, absent, unparsable or fails its checksum."""
+
+
+class ShardError(ContamError):
+    """A corpus shard that cannot be read as a whole."""
+
+
+class RecordError(ShardError):
+    """One bad record in a shard; skippable with ``--skip-bad``."""
+
+
+class IndexMismatchError(ContamError):
+    """An index whose manifest disagrees with the settings of the run."""
+
+
+class ReportError(ContamError):
+    """An output folder that cannot be written or resumed."""

@@ -1,0 +1,59 @@
+"""Field paths into JSON-like records: ``question.choices[*].text``."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_PART = re.compile(r"^([^\[\]]+)((?:\[(?:\*|\d+)\])*)$")
+
+
+def field_values(record: Any, path: str) -> list[str] | None:
+    """All values at ``path`` as strings, or None when the path is absent.
+
+    ``a.b`` descends into objects, ``a[*]`` takes every element of a list, ``a[0]`` one.
+
+    Example:
+        >>> field_values({"q": {"c": [{"t": "x"}, {"t": 2}]}}, "q.c[*].t")
+        ['x', '2']
+    """
+    current: list[Any] = [record]
+    for part in path.split("."):
+        m = _PART.match(part)
+        if m is None:
+            raise ValueError(f"bad field path {path!r} at {part!r}")
+        name, subscripts = m.group(1), m.group(2)
+        nxt = [c[name] for c in current if isinstance(c, dict) and name in c]
+        if not nxt:
+            return None
+        for sub in re.findall(r"\[(\*|\d+)\]", subscripts):
+            lists = [c for c in nxt if isinstance(c, list)]
+            if sub == "*":
+                nxt = [x for c in lists for x in c]
+            else:
+                nxt = [c[int(sub)] for c in lists if int(sub) < len(c)]
+        current = nxt
+    return [_as_text(v) for v in current if v is not None]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "\n".join(_as_text(v) for v in value)
+    return str(value)
+
+
+def join_fields(record: Any, paths: tuple[str, ...] | list[str]) -> tuple[str, str | None]:
+    """Join the values of ``paths`` with newlines; also name the first path that is absent."""
+    texts: list[str] = []
+    for path in paths:
+        values = field_values(record, path)
+        if values is None:
+            return "", path
+        texts.extend(values)
+    return "\n".join(texts), None

@@ -1,0 +1,144 @@
+"""One probe-ready view of several bench indexes, so a corpus is read once for all benches.
+
+Item numbers run across benches (bench b owns items ``item_base[b]:item_base[b+1]``) and the
+n-grams of all benches are merged into one distinct set. Boilerplate stays per bench: an
+n-gram common in MMLU is still a real match for a GSM8K item that contains it, so a bench's
+results do not depend on which other benches share the scan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from contam.index import BenchIndex
+from contam.shingles import bloom_build, bloom_words, table_build
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+@dataclass(slots=True)
+class Lookup:
+    """Merged arrays (see `index` for the per-bench ones) plus the scan's probe tables.
+
+    ``gram_item_ptr/gram_item/gram_item_input``: for each n-gram, the items holding it as a
+    non-boilerplate n-gram, and whether it lies in that item's input part. ``short_*``: the
+    distinct whole-run hashes of short item parts, each with its entries (item, part).
+    """
+
+    benches: list[BenchIndex]
+    n: int
+    short_min: int
+    item_base: I64
+    input_len: I32
+    full_len: I32
+    item_gram_ptr: I64
+    item_gram: I32
+    pos_common: npt.NDArray[np.bool_]
+    gram_hash: U64
+    gram_item_ptr: I64
+    gram_item: I32
+    gram_item_input: npt.NDArray[np.bool_]
+    short_hash: U64
+    short_ptr: I64
+    short_item: I32
+    short_part: npt.NDArray[np.uint8]
+    gram_keys: U64
+    gram_vals: I32
+    bloom: U64
+    prefix_keys: U64
+    prefix_vals: I32
+    short_keys: U64
+    short_vals: I32
+
+    @property
+    def items(self) -> int:
+        return int(self.item_base[-1])
+
+    @classmethod
+    def merge(cls, benches: list[BenchIndex]) -> Lookup:
+        n = int(benches[0].manifest["ngram"]["n"])
+        short_min = int(benches[0].manifest["ngram"]["short_min"])
+        sizes = [len(b.item_ids) for b in benches]
+        item_base = np.zeros(len(benches) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=item_base[1:])
+
+        gram_hash, inverse = np.unique(
+            np.concatenate([b.gram_hash for b in benches]), return_inverse=True
+        )
+        gram_base = np.cumsum([0] + [len(b.gram_hash) for b in benches])
+        item_gram = np.concatenate(
+            [inverse[gram_base[k] + b.item_gram] for k, b in enumerate(benches)]
+        ).astype(np.int32)
+        pos_common = np.concatenate([b.gram_common[b.item_gram] for b in benches])
+        ptr_parts = [np.zeros(1, dtype=np.int64)]
+        total = 0
+        for b in benches:
+            ptr_parts.append(b.item_gram_ptr[1:] + total)
+            total += int(b.item_gram_ptr[-1])
+        item_gram_ptr = np.concatenate(ptr_parts)
+        input_len = np.concatenate([b.input_len for b in benches]).astype(np.int32)
+        full_len = np.concatenate([b.full_len for b in benches]).astype(np.int32)
+
+        # n-gram -> items (non-boilerplate occurrences only), input flag OR-ed per pair.
+        pos_item = np.repeat(np.arange(len(input_len), dtype=np.int64), np.diff(item_gram_ptr))
+        pos_in_item = np.arange(len(item_gram), dtype=np.int64) - item_gram_ptr[pos_item]
+        is_input = pos_in_item + n <= input_len[pos_item]
+        keep = ~pos_common
+        key = item_gram[keep].astype(np.int64) * max(1, len(input_len)) + pos_item[keep]
+        order = np.argsort(key, kind="stable")
+        key, flags = key[order], is_input[keep][order]
+        uniq, first = np.unique(key, return_index=True)
+        gram_item_input = (
+            np.maximum.reduceat(flags, first) if len(first) else np.zeros(0, dtype=np.bool_)
+        )
+        pair_gram = uniq // max(1, len(input_len))
+        gram_item = (uniq % max(1, len(input_len))).astype(np.int32)
+        gram_item_ptr = np.searchsorted(pair_gram, np.arange(len(gram_hash) + 1)).astype(np.int64)
+
+        # short parts: distinct whole-run hashes -> entries
+        s_hash = np.concatenate([b.short_hash for b in benches])
+        s_prefix = np.concatenate([b.short_prefix for b in benches])
+        s_item = np.concatenate(
+            [b.short_item + item_base[k] for k, b in enumerate(benches)]
+        ).astype(np.int32)
+        s_part = np.concatenate([b.short_part for b in benches]).astype(np.uint8)
+        order = np.argsort(s_hash, kind="stable")
+        s_hash, s_item, s_part = s_hash[order], s_item[order], s_part[order]
+        short_hash, s_first = np.unique(s_hash, return_index=True)
+        short_ptr = np.append(s_first, len(s_hash)).astype(np.int64)
+        prefixes = np.unique(s_prefix)
+
+        gram_keys, gram_vals = table_build(gram_hash)
+        prefix_keys, prefix_vals = table_build(prefixes)
+        short_keys, short_vals = table_build(short_hash)
+        return cls(
+            benches,
+            n,
+            short_min,
+            item_base,
+            input_len,
+            full_len,
+            item_gram_ptr,
+            item_gram,
+            pos_common,
+            gram_hash,
+            gram_item_ptr,
+            gram_item,
+            gram_item_input.astype(np.bool_),
+            short_hash,
+            short_ptr,
+            s_item,
+            s_part,
+            gram_keys,
+            gram_vals,
+            bloom_build(gram_hash, bloom_words(len(gram_hash))),
+            prefix_keys,
+            prefix_vals,
+            short_keys,
+            short_vals,
+        )

@@ -1,0 +1,272 @@
+"""Documents x lookup -> hits -> matched spans per (document, item).
+
+The kernel `probe_docs` tokenizes each document of a batch, rolls the n-gram hash along it and
+probes the bloom filter, then the exact table; items' short parts are found by probing a
+prefix table with the first ``short_min`` tokens and extending only on a hit. Hits are few, so
+turning them into per-item spans (`spans_of`) and character offsets is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from contam.config import NormConfig
+from contam.lookup import Lookup
+from contam.normalize import char_classes, normalize, normalize_with_offsets
+from contam.records import DocBatch
+from contam.shingles import BASE, base_power, bloom_maybe, finish, table_get, tokenize
+
+# hit columns
+H_DOC, H_KIND, H_KEY, H_TOK, H_LEN, H_BYTE0, H_BYTE1 = range(7)
+KIND_GRAM, KIND_SHORT = 0, 1
+
+
+@njit(inline="always")
+def _push(hits, count, row):  # type: ignore[no-untyped-def]
+    if count == hits.shape[0]:
+        grown = np.empty((hits.shape[0] * 2, 7), dtype=np.int64)
+        grown[:count] = hits[:count]
+        hits = grown
+    hits[count] = row
+    return hits
+
+
+@njit(cache=True)
+def probe_docs(  # type: ignore[no-untyped-def]
+    d,
+    doc_off,
+    classes,
+    n,
+    base_n,
+    k0,
+    base_k0,
+    gram_keys,
+    gram_vals,
+    bloom,
+    prefix_keys,
+    prefix_vals,
+    short_keys,
+    short_vals,
+):
+    """Every indexed n-gram and short item part in the documents ``d[doc_off[k]:doc_off[k+1]]``.
+
+    Returns (hits int64[h, 7], tokens scanned); hit columns are doc, kind, key (n-gram or
+    short id), first token, token count, and the byte span in the normalized document.
+    """
+    longest = 1
+    for k in range(len(doc_off) - 1):
+        longest = max(longest, doc_off[k + 1] - doc_off[k])
+    th = np.empty(longest, dtype=np.uint64)
+    ts = np.empty(longest, dtype=np.int64)
+    te = np.empty(longest, dtype=np.int64)
+    hits = np.empty((256, 7), dtype=np.int64)
+    row = np.empty(7, dtype=np.int64)
+    count = 0
+    tokens = 0
+    has_short = prefix_keys.any()
+    for k in range(len(doc_off) - 1):
+        s = doc_off[k]
+        nt = tokenize(d, s, doc_off[k + 1], classes, th, ts, te)
+        tokens += nt
+        raw = np.uint64(0)
+        for j in range(nt):
+            raw = raw * BASE + th[j]
+            if j >= n:
+                raw = raw - th[j - n] * base_n
+            if j >= n - 1:
+                h = finish(raw, n)
+                if bloom_maybe(bloom, h):
+                    g = table_get(gram_keys, gram_vals, h)
+                    if g >= 0:
+                        first = j - n + 1
+                        row[0] = k
+                        row[1] = 0
+                        row[2] = g
+                        row[3] = first
+                        row[4] = n
+                        row[5] = ts[first] - s
+                        row[6] = te[j] - s
+                        hits = _push(hits, count, row)
+                        count += 1
+        if not has_short:
+            continue
+        raw = np.uint64(0)
+        for j in range(nt):
+            raw = raw * BASE + th[j]
+            if j >= k0:
+                raw = raw - th[j - k0] * base_k0
+            if j < k0 - 1:
+                continue
+            first = j - k0 + 1
+            if table_get(prefix_keys, prefix_vals, finish(raw, k0)) < 0:
+                continue
+            ext = raw
+            for length in range(k0, min(n - 1, nt - first) + 1):
+                if length > k0:
+                    ext = ext * BASE + th[first + length - 1]
+                u = table_get(short_keys, short_vals, finish(ext, length))
+                if u >= 0:
+                    row[0] = k
+                    row[1] = 1
+                    row[2] = u
+                    row[3] = first
+                    row[4] = length
+                    row[5] = ts[first] - s
+                    row[6] = te[first + length - 1] - s
+                    hits = _push(hits, count, row)
+                    count += 1
+    return hits[:count].copy(), tokens
+
+
+def spans_of(lookup: Lookup, hits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Hits -> maximal matched spans per (doc, item), sorted by doc, item, first token.
+
+    Returns int64[m, 7]: doc, item, first token, end token, byte start, byte end, input flag
+    (the span holds an n-gram of the item's input part, or its whole short input). Spans of
+    one item that overlap or touch in the document are one span.
+    """
+    rows = _item_hits(
+        hits, lookup.gram_item_ptr, lookup.gram_item, lookup.gram_item_input,
+        lookup.short_ptr, lookup.short_item, lookup.short_part,
+    )  # fmt: skip
+    merged: npt.NDArray[np.int64] = _merge_spans(
+        rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
+    )
+    return merged
+
+
+@njit(cache=True)
+def _item_hits(  # type: ignore[no-untyped-def]
+    hits, gram_item_ptr, gram_item, gram_item_input, short_ptr, short_item, short_part
+):
+    """One row per (hit, item holding the hit's n-gram or short part)."""
+    total = 0
+    for h in range(hits.shape[0]):
+        key = hits[h, 2]
+        if hits[h, 1] == 0:
+            total += gram_item_ptr[key + 1] - gram_item_ptr[key]
+        else:
+            total += short_ptr[key + 1] - short_ptr[key]
+    rows = np.empty((total, 7), dtype=np.int64)
+    r = 0
+    for h in range(hits.shape[0]):
+        key = hits[h, 2]
+        if hits[h, 1] == 0:
+            lo, hi = gram_item_ptr[key], gram_item_ptr[key + 1]
+        else:
+            lo, hi = short_ptr[key], short_ptr[key + 1]
+        for e in range(lo, hi):
+            rows[r, 0] = hits[h, 0]
+            rows[r, 2] = hits[h, 3]
+            rows[r, 3] = hits[h, 3] + hits[h, 4]
+            rows[r, 4] = hits[h, 5]
+            rows[r, 5] = hits[h, 6]
+            if hits[h, 1] == 0:
+                rows[r, 1] = gram_item[e]
+                rows[r, 6] = 1 if gram_item_input[e] else 0
+            else:
+                rows[r, 1] = short_item[e]
+                rows[r, 6] = short_part[e] & 1
+            r += 1
+    return rows
+
+
+@njit(cache=True)
+def _merge_spans(rows):  # type: ignore[no-untyped-def]
+    out = np.empty_like(rows)
+    m = -1
+    for r in range(rows.shape[0]):
+        if (
+            m >= 0
+            and out[m, 0] == rows[r, 0]
+            and out[m, 1] == rows[r, 1]
+            and rows[r, 2] <= out[m, 3]
+        ):
+            out[m, 3] = max(out[m, 3], rows[r, 3])
+            out[m, 5] = max(out[m, 5], rows[r, 5])
+            out[m, 6] = max(out[m, 6], rows[r, 6])
+        else:
+            m += 1
+            out[m] = rows[r]
+    return out[: m + 1].copy()
+
+
+@dataclass(slots=True)
+class BatchMatches:
+    """What one batch of documents contributed: hits and spans with original char offsets.
+
+    ``spans`` columns: doc (index in the batch), item, first token, end token, char start,
+    char end (in the original document text), input flag.
+    """
+
+    hits: npt.NDArray[np.int64]
+    spans: npt.NDArray[np.int64]
+    tokens: int
+    docs: int
+    text_bytes: int
+    doc_ids: list[str] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+
+
+class Matcher:
+    """Runs the kernel for a `Lookup` over batches of documents."""
+
+    def __init__(self, lookup: Lookup, norm: NormConfig) -> None:
+        self.lookup = lookup
+        self.norm = norm
+        self.classes = char_classes(norm.cjk_chars)
+        self.base_n = base_power(lookup.n)
+        self.base_k0 = base_power(lookup.short_min)
+
+    def probe(self, texts: list[bytes]) -> tuple[npt.NDArray[np.int64], int]:
+        """Kernel hits over already normalized, UTF-8 encoded documents."""
+        lk = self.lookup
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in texts], out=offsets[1:])
+        data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
+        hits, tokens = probe_docs(
+            data, offsets, self.classes, lk.n, self.base_n, lk.short_min, self.base_k0,
+            lk.gram_keys, lk.gram_vals, lk.bloom, lk.prefix_keys, lk.prefix_vals,
+            lk.short_keys, lk.short_vals,
+        )  # fmt: skip
+        return hits, int(tokens)
+
+    def match(self, batch: DocBatch) -> BatchMatches:
+        """Hits and spans of one batch; char offsets refer to the original texts."""
+        normalized = [normalize(t, self.norm).encode("utf-8", "surrogatepass") for t in batch.texts]
+        hits, tokens = self.probe(normalized)
+        hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
+        char_maps: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
+        for doc in hit_docs.tolist():
+            text = batch.texts[doc]
+            if text.isascii():
+                continue
+            pieces, starts, ends = normalize_with_offsets(text, self.norm)
+            encoded = pieces.encode("utf-8", "surrogatepass")
+            if encoded != normalized[doc]:
+                # Rare composing sequences normalize differently piecewise: match the doc
+                # again on the piecewise text so its offsets are exact.
+                again, _ = self.probe([encoded])
+                again[:, H_DOC] = doc
+                hits = np.concatenate([hits[hits[:, H_DOC] != doc], again])
+            # byte -> char index: count the UTF-8 lead bytes before it
+            lead = (np.frombuffer(encoded, dtype=np.uint8) & 0xC0) != 0x80
+            char_of_byte = np.cumsum(lead) - 1
+            char_maps[doc] = (starts[char_of_byte], ends[char_of_byte])
+        if len(hits):
+            order = np.lexsort((hits[:, H_TOK], hits[:, H_DOC]))
+            hits = hits[order]
+        spans = spans_of(self.lookup, hits)
+        for r in range(len(spans)):
+            doc = int(spans[r, 0])
+            if doc in char_maps:
+                starts, ends = char_maps[doc]
+                spans[r, 4] = starts[spans[r, 4]]
+                spans[r, 5] = ends[spans[r, 5] - 1]
+        return BatchMatches(
+            hits, spans, tokens, len(batch.texts), batch.text_bytes, batch.doc_ids, batch.lines
+        )

@@ -1,0 +1,106 @@
+"""Text normalization and the character classes that define tokens.
+
+Items and documents go through the same `normalize` and then the same tokenizer kernel in
+`shingles.py`, so a document that repeats an item yields exactly the item's tokens.
+
+Tokens: after NFKC and case folding, a token is a maximal run of letters, digits and combining
+marks (Unicode categories L*, N*, M*), or one CJK ideograph or kana. Everything else
+(punctuation, symbols, whitespace) only separates tokens, so re-punctuated or re-wrapped text
+gives the same tokens.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from contam.config import NormConfig
+
+#: Character classes looked up by the tokenizer kernel, one byte per code point.
+SEP, WORD, CJK = 0, 1, 2
+
+# Han ideographs (URO, extensions A-H, compatibility), kana and the iteration mark 々.
+_CJK_RANGES = (
+    (0x3005, 0x3007),
+    (0x3040, 0x30FF),
+    (0x31F0, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF),
+    (0xFF66, 0xFF9F),
+    (0x20000, 0x2FA1F),
+    (0x30000, 0x323AF),
+)
+
+
+def normalize(text: str, config: NormConfig) -> str:
+    """Return the text that tokens are cut from.
+
+    Example:
+        >>> normalize("Ｆｕｌｌ-width ÉCOLE", NormConfig())
+        'full-width école'
+    """
+    if text.isascii():
+        # NFKC is the identity on ASCII and casefold equals lower there: the fast path.
+        return text.lower() if config.casefold else text
+    if config.nfkc:
+        text = unicodedata.normalize("NFKC", text)
+    if config.casefold:
+        text = text.casefold()
+        if config.nfkc:
+            # Case folding can leave decomposed sequences (ǰ -> j + U+030C); compose again.
+            text = unicodedata.normalize("NFKC", text)
+    return text
+
+
+def normalize_with_offsets(
+    text: str, config: NormConfig
+) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Normalize piecewise, keeping where each output character came from.
+
+    The text is cut before every character that does not combine with the one before it,
+    each piece is normalized alone, and output character ``k`` maps to the original span
+    ``[starts[k], ends[k])``. This equals `normalize` on all but rare composing sequences
+    (Hangul jamo written apart); callers that need exact offsets tokenize this output.
+
+    Example:
+        >>> s, a, b = normalize_with_offsets("Ｆ-x", NormConfig())
+        >>> s, a.tolist(), b.tolist()
+        ('f-x', [0, 1, 2], [1, 2, 3])
+    """
+    if text.isascii():
+        idx = np.arange(len(text), dtype=np.int64)
+        return normalize(text, config), idx, idx + 1
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    cut = 0
+    for i in range(1, len(text) + 1):
+        if i == len(text) or not unicodedata.combining(text[i]):
+            piece = normalize(text[cut:i], config)
+            pieces.append(piece)
+            starts.extend([cut] * len(piece))
+            ends.extend([i] * len(piece))
+            cut = i
+    return "".join(pieces), np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+
+
+@lru_cache(maxsize=2)
+def char_classes(cjk_chars: bool) -> npt.NDArray[np.uint8]:
+    """SEP/WORD/CJK for every code point, as the tokenizer kernel's lookup table."""
+    table = np.zeros(0x110000, dtype=np.uint8)
+    word_major = {"L", "N", "M"}
+    # Planes 4 and up hold no letters or digits (unassigned, tags, private use): separators.
+    for cp in range(0x40000):
+        if unicodedata.category(chr(cp))[0] in word_major:
+            table[cp] = WORD
+    if cjk_chars:
+        for lo, hi in _CJK_RANGES:
+            block = table[lo : hi + 1]
+            block[block == WORD] = CJK
+        # 〇 (U+3007) is a number in category Nl and belongs with the ideographs.
+        table[0x3007] = CJK
+    return table

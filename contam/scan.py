@@ -1,0 +1,376 @@
+"""The scan: benches -> indexes -> lookup; shards -> matches -> per-shard commits -> reports.
+
+Each shard is scanned whole by one process and committed atomically under
+``OUT/shards/<key>/``; the reports are rebuilt from the commits at the end. So ``--resume``
+skips committed shards and re-scans only the ones a killed run had not finished, and nothing
+is lost or counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+
+from contam._version import __version__
+from contam.benches import BenchSource, resolve_bench
+from contam.config import ScanConfig, index_fingerprint
+from contam.errors import ReportError, ShardError
+from contam.index import BenchIndex, ensure_index, load_index_folder
+from contam.lookup import Lookup
+from contam.match import H_DOC, H_KEY, H_KIND, KIND_GRAM, KIND_SHORT, Matcher
+from contam.report import (
+    SHARD_MATCHES_SCHEMA,
+    ShardCommit,
+    benches_table,
+    items_table,
+    matches_table,
+)
+from contam.shards import ShardReader, find_shards
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What `scan` returns: the report folder and the per-bench table it wrote."""
+
+    out: Path
+    benches: pa.Table
+    run: dict[str, Any]
+
+
+def resolve_benches(
+    benches: Sequence[str | BenchSource],
+    config: ScanConfig,
+    bench_text_fields: tuple[str, ...] | None = None,
+    bench_id_field: str | None = None,
+    label_fields: tuple[str, ...] = (),
+) -> list[BenchSource]:
+    """``--bench`` values -> sources; custom benches read ``bench_*`` fields or the corpus ones."""
+    sources = [
+        b
+        if isinstance(b, BenchSource)
+        else resolve_bench(
+            b,
+            config.bench_dir,
+            id_field=bench_id_field or config.id_field,
+            text_fields=bench_text_fields or config.text_fields,
+            label_fields=label_fields,
+        )
+        for b in benches
+    ]
+    keys = [s.key for s in sources]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise ReportError(f"bench {dupes[0]} given twice (two custom files with one stem?)")
+    return sources
+
+
+def load_indexes(
+    sources: list[BenchSource],
+    config: ScanConfig,
+    rebuild: bool = False,
+    log: Callable[[str], None] | None = None,
+) -> list[BenchIndex]:
+    """Build or reuse each bench's index under ``config.index_dir``."""
+    indexes = []
+    for source in sources:
+        started = time.perf_counter()
+        index = ensure_index(config.index_dir, source, config.norm, config.ngram, rebuild)
+        if log is not None:
+            took = time.perf_counter() - started
+            log(
+                f"index {source.key}: {index.manifest['items']:,} items, "
+                f"{index.manifest['ngrams']:,} n-grams ({took:.1f}s)"
+            )
+        indexes.append(index)
+    return indexes
+
+
+def shard_key(path: Path) -> str:
+    """Folder name of a shard's commit: readable, and unique per absolute path."""
+    digest = xxhash.xxh64_hexdigest(str(path.resolve()).encode())[:12]
+    return f"{path.name}-{digest}"
+
+
+def scan(
+    paths: str | Sequence[str],
+    benches: Sequence[str | BenchSource],
+    out: str | Path,
+    config: ScanConfig | None = None,
+    index_folders: Sequence[Path] = (),
+    progress: Callable[[int, int], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> ScanResult:
+    """Scan corpus shards against benches and write the reports to ``out``.
+
+    Args:
+        paths: shard files, folders or glob patterns.
+        benches: registry names (``mmlu``, ``mmlu:val``), custom bench files, or sources.
+        out: the report folder (created; must be new unless ``config.resume``).
+        config: settings; `ScanConfig` defaults when None.
+        index_folders: prebuilt index folders to use as they are (checked against ``config``).
+        progress: called with (raw bytes, documents) as shards are read.
+        log: called with one-line status messages.
+
+    Example:
+        >>> contam.scan("corpus/", benches=["mmlu", "gsm8k"], out="reports/run1")  # doctest: +SKIP
+    """
+    config = config or ScanConfig()
+    out = Path(out)
+    shard_paths = find_shards([paths] if isinstance(paths, str) else list(paths))
+    sources = resolve_benches(benches, config)
+    indexes = load_indexes(sources, config, log=log)
+    indexes += [load_index_folder(Path(f), config.norm, config.ngram) for f in index_folders]
+    if not indexes:
+        raise ReportError("no bench to scan against (--bench)")
+    lookup = Lookup.merge(indexes)
+    plan = _plan(config, indexes, shard_paths)
+    _prepare_out(out, plan, config.resume)
+
+    todo = [p for p in shard_paths if not (out / "shards" / shard_key(p)).is_dir()]
+    if log is not None and config.resume:
+        log(f"resume: {len(shard_paths) - len(todo)} of {len(shard_paths)} shards already done")
+    started = time.perf_counter()
+    _run_shards(todo, lookup, config, out, progress)
+    return finish_reports(out, lookup, plan, shard_paths, config, time.perf_counter() - started)
+
+
+def _plan(config: ScanConfig, indexes: list[BenchIndex], shards: list[Path]) -> dict[str, Any]:
+    """What must not change between a killed scan and its ``--resume``."""
+    return {
+        "config": config.to_json(),
+        "fingerprint": index_fingerprint(config.norm, config.ngram),
+        "benches": [
+            {
+                "bench": ix.bench,
+                "split": ix.manifest["split"],
+                "items": ix.manifest["items"],
+                "checksum": ix.manifest["source"]["checksum"],
+            }
+            for ix in indexes
+        ],
+        "shards": [str(p) for p in shards],
+    }
+
+
+def _prepare_out(out: Path, plan: dict[str, Any], resume: bool) -> None:
+    run_json = out / "run.json"
+    if run_json.is_file():
+        if not resume:
+            raise ReportError(
+                f"{out} already holds a scan; pass --resume to continue it, or choose another --out"
+            )
+        previous = json.loads(run_json.read_text())
+        if previous.get("plan") != plan:
+            raise ReportError(
+                f"{out} holds a scan with other settings, benches or shards; "
+                "it cannot be resumed with these (choose another --out)"
+            )
+        for tmp in (out / "shards").glob("*.tmp"):
+            shutil.rmtree(tmp)
+        return
+    if out.exists() and any(out.iterdir()):
+        raise ReportError(f"{out} exists and is not empty; choose another --out")
+    (out / "shards").mkdir(parents=True, exist_ok=True)
+    run_json.write_text(json.dumps({"status": "running", "plan": plan}, indent=2) + "\n")
+
+
+# Worker state, set in the parent before the pool forks so the index is shared, not copied.
+_STATE: dict[str, Any] = {}
+
+
+def _run_shards(
+    todo: list[Path],
+    lookup: Lookup,
+    config: ScanConfig,
+    out: Path,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    matcher = Matcher(lookup, config.norm)
+    if config.workers == 1 or len(todo) <= 1:
+
+        def report(raw: int, docs: int) -> None:
+            if progress is not None:
+                progress(raw, docs)
+
+        for path in todo:
+            scan_shard(path, matcher, config, out, report)
+        return
+    ctx = mp.get_context("fork")
+    counters = ctx.Array("q", 2, lock=False)
+    _STATE.update(matcher=matcher, config=config, out=out, counters=counters)
+    seen = [0, 0]
+    with ProcessPoolExecutor(config.workers, mp_context=ctx) as pool:
+        pending: set[Future[None]] = {pool.submit(_scan_in_worker, p) for p in todo}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                now = [counters[0], counters[1]]
+                if progress is not None and now != seen:
+                    progress(now[0] - seen[0], now[1] - seen[1])
+                seen = now
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _scan_in_worker(path: Path) -> None:
+    counters = _STATE["counters"]
+
+    def report(raw: int, docs: int) -> None:
+        counters[0] += raw
+        counters[1] += docs
+
+    scan_shard(path, _STATE["matcher"], _STATE["config"], _STATE["out"], report)
+
+
+def scan_shard(
+    path: Path,
+    matcher: Matcher,
+    config: ScanConfig,
+    out: Path,
+    report: Callable[[int, int], None],
+) -> None:
+    """Scan one shard and commit its results; with ``skip_bad`` a broken shard is committed
+    as skipped (so a resume does not retry it) instead of stopping the scan."""
+    lookup = matcher.lookup
+    reader = ShardReader(
+        path,
+        config.text_fields,
+        config.id_field,
+        config.batch_bytes,
+        config.skip_bad,
+        on_progress=lambda raw: report(raw, 0),
+    )
+    seen_gram: list[np.ndarray] = []
+    seen_short: list[np.ndarray] = []
+    docs_full = np.zeros(lookup.items, dtype=np.int64)
+    docs_input = np.zeros(lookup.items, dtype=np.int64)
+    match_parts: list[pa.Table] = []
+    totals = {"docs": 0, "tokens": 0, "text_bytes": 0}
+    status, reason = "done", None
+    try:
+        for batch in reader.batches():
+            found = matcher.match(batch)
+            report(0, found.docs)
+            totals["docs"] += found.docs
+            totals["tokens"] += found.tokens
+            totals["text_bytes"] += found.text_bytes
+            hits = found.hits
+            seen_gram.append(np.unique(hits[hits[:, H_KIND] == KIND_GRAM, H_KEY]))
+            seen_short.append(np.unique(hits[hits[:, H_KIND] == KIND_SHORT, H_KEY]))
+            spans = found.spans
+            if len(spans) == 0:
+                continue
+            pairs = np.unique(spans[:, H_DOC] * lookup.items + spans[:, 1])
+            docs_full += np.bincount(pairs % lookup.items, minlength=lookup.items)
+            inputs = spans[spans[:, 6] == 1]
+            pairs = np.unique(inputs[:, H_DOC] * lookup.items + inputs[:, 1])
+            docs_input += np.bincount(pairs % lookup.items, minlength=lookup.items)
+            doc = spans[:, 0]
+            match_parts.append(
+                pa.table(
+                    [
+                        spans[:, 1].astype(np.int32),
+                        pa.array(found.doc_ids).take(doc),
+                        pa.array(found.lines, pa.int64()).take(doc),
+                        spans[:, 4],
+                        spans[:, 5],
+                        (spans[:, 3] - spans[:, 2]).astype(np.int32),
+                        spans[:, 6] == 1,
+                    ],
+                    schema=SHARD_MATCHES_SCHEMA,
+                )
+            )
+    except ShardError as e:
+        if not config.skip_bad:
+            raise
+        status, reason = "skipped", str(e)
+        seen_gram, seen_short, match_parts = [], [], []
+        docs_full[:] = 0
+        docs_input[:] = 0
+        totals = dict.fromkeys(totals, 0)
+    matched_items = np.flatnonzero(docs_full)
+    info = {
+        "shard": str(path),
+        "status": status,
+        "reason": reason,
+        **totals,
+        "raw_bytes": path.stat().st_size if path.exists() else 0,
+        "records": reader.stats.records,
+        "skipped_records": reader.stats.skipped,
+        "bad": reader.stats.bad,
+    }
+    ShardCommit(
+        info,
+        np.unique(np.concatenate(seen_gram)) if seen_gram else np.zeros(0, np.int64),
+        np.unique(np.concatenate(seen_short)) if seen_short else np.zeros(0, np.int64),
+        matched_items,
+        docs_full[matched_items],
+        docs_input[matched_items],
+        pa.concat_tables(match_parts) if match_parts else SHARD_MATCHES_SCHEMA.empty_table(),
+    ).write(out / "shards" / shard_key(path))
+
+
+def finish_reports(
+    out: Path,
+    lookup: Lookup,
+    plan: dict[str, Any],
+    shard_paths: list[Path],
+    config: ScanConfig,
+    seconds: float,
+) -> ScanResult:
+    """Roll every committed shard up into the report files and ``run.json``."""
+    commits = [ShardCommit.read(out / "shards" / shard_key(p)) for p in shard_paths]
+    items = items_table(lookup, commits, config.threshold)
+    totals = {k: sum(int(c.info[k]) for c in commits) for k in ("docs", "tokens", "text_bytes")}
+    order = [(ix.bench, str(ix.manifest["split"])) for ix in lookup.benches]
+    benches = benches_table(items, order, totals)
+    pq.write_table(items, out / "items.parquet")
+    pq.write_table(matches_table(lookup, commits), out / "matches.parquet")
+    pq.write_table(benches, out / "benches.parquet")
+    run = {
+        "status": "complete",
+        "contam_version": __version__,
+        "plan": plan,
+        "indexes": [ix.manifest for ix in lookup.benches],
+        "versions": _versions(),
+        "shards": [c.info for c in commits],
+        "totals": totals,
+        "skipped_records": sum(int(c.info["skipped_records"]) for c in commits),
+        "skipped_shards": [c.info["shard"] for c in commits if c.info["status"] == "skipped"],
+        "last_session_seconds": round(seconds, 3),
+    }
+    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    return ScanResult(out, benches, run)
+
+
+def _versions() -> dict[str, str]:
+    import duckdb
+    import numba
+
+    return {
+        "contam": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "pyarrow": pa.__version__,
+        "duckdb": duckdb.__version__,
+        "platform": sys.platform,
+    }

@@ -1,0 +1,262 @@
+"""Corpus shards: find the files, stream their documents in bounded batches.
+
+Formats by file name: ``.jsonl`` / ``.json`` (one JSON object a line), the same with ``.gz`` or
+``.zst``, ``.parquet``, and ``.txt`` (the whole file is one document). Memory is bounded by
+the batch size, never by the shard.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from contam.errors import RecordError, ShardError
+from contam.fields import join_fields
+from contam.records import DocBatch
+
+SUFFIXES = (
+    ".jsonl",
+    ".jsonl.gz",
+    ".jsonl.zst",
+    ".json",
+    ".json.gz",
+    ".json.zst",
+    ".parquet",
+    ".txt",
+)
+_READ_CHUNK = 1 << 22
+
+
+def shard_format(path: Path) -> str | None:
+    """The suffix of ``SUFFIXES`` that ``path`` ends with, or None."""
+    name = path.name.lower()
+    return next((s for s in sorted(SUFFIXES, key=len, reverse=True) if name.endswith(s)), None)
+
+
+def find_shards(paths: list[str]) -> list[Path]:
+    """Files, folders (recursive) and glob patterns -> sorted, distinct shard files.
+
+    Files named explicitly must have a known format; folders contribute only the files that
+    do. Nothing found is an error, so a typo never yields an empty, "clean" report.
+
+    Example:
+        >>> find_shards(["corpus/"])  # doctest: +SKIP
+        [PosixPath('corpus/a.jsonl.zst'), PosixPath('corpus/sub/b.parquet')]
+    """
+    found: set[Path] = set()
+    for spec in paths:
+        p = Path(spec)
+        if p.is_dir():
+            found.update(f for f in p.rglob("*") if f.is_file() and shard_format(f))
+        elif p.is_file():
+            if not shard_format(p):
+                raise ShardError(f"{p}: unknown shard format (known: {', '.join(SUFFIXES)})")
+            found.add(p)
+        elif glob.has_magic(spec):
+            matches = [Path(m) for m in glob.glob(spec, recursive=True)]
+            found.update(m for m in matches if m.is_file() and shard_format(m))
+        else:
+            raise ShardError(f"{spec}: no such file or folder")
+    if not found:
+        raise ShardError(
+            f"no corpus shards found in {' '.join(paths)} (known: {', '.join(SUFFIXES)})"
+        )
+    return sorted(found)
+
+
+@dataclass(slots=True)
+class ReadStats:
+    """Counts the scan reports per shard; ``bad`` lists the first skipped records' reasons."""
+
+    records: int = 0
+    skipped: int = 0
+    raw_bytes: int = 0
+    bad: list[str] = field(default_factory=list)
+
+
+class ShardReader:
+    """Streams one shard as `DocBatch`es of about ``batch_bytes`` of text.
+
+    Args:
+        path: the shard.
+        text_fields: record fields joined into the document text.
+        id_field: record field for the document id; absent -> ``<line>`` of the shard.
+        batch_bytes: text bytes per batch.
+        skip_bad: count bad records instead of raising `RecordError`.
+        on_progress: called with raw (compressed) bytes consumed since the last call.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        text_fields: tuple[str, ...] = ("text",),
+        id_field: str = "id",
+        batch_bytes: int = 8 << 20,
+        skip_bad: bool = False,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.text_fields = text_fields
+        self.id_field = id_field
+        self.batch_bytes = batch_bytes
+        self.skip_bad = skip_bad
+        self.on_progress = on_progress
+        self.stats = ReadStats()
+        self._reported = 0
+
+    def batches(self) -> Iterator[DocBatch]:
+        """Yield batches; raise `ShardError` for an unreadable shard, `RecordError` for a record."""
+        fmt = shard_format(self.path)
+        batch = DocBatch(str(self.path))
+        try:
+            if fmt == ".parquet":
+                docs = self._parquet_docs()
+            elif fmt == ".txt":
+                docs = self._txt_docs()
+            else:
+                docs = self._jsonl_docs(fmt or "")
+            for line, doc_id, text in docs:
+                batch.doc_ids.append(doc_id)
+                batch.lines.append(line)
+                batch.texts.append(text)
+                batch.text_bytes += len(text)
+                if batch.text_bytes >= self.batch_bytes:
+                    yield batch
+                    batch = DocBatch(str(self.path))
+        except (OSError, EOFError, zlib.error, ValueError) as e:
+            if isinstance(e, (RecordError, ShardError)):
+                raise
+            raise ShardError(f"{self.path}: cannot read shard ({_reason(e)})") from e
+        if self.stats.records == 0 and self.stats.skipped == 0:
+            raise ShardError(f"{self.path}: empty shard (no documents)")
+        if batch.texts:
+            yield batch
+
+    def _bad(self, line: int, reason: str) -> None:
+        message = f"{self.path}:{line}: {reason}"
+        if not self.skip_bad:
+            raise RecordError(message)
+        self.stats.skipped += 1
+        if len(self.stats.bad) < 20:
+            self.stats.bad.append(message)
+
+    def _progress(self, position: int) -> None:
+        self.stats.raw_bytes = position
+        if self.on_progress is not None and position > self._reported:
+            self.on_progress(position - self._reported)
+            self._reported = position
+
+    def _doc(self, record: Any, line: int) -> tuple[int, str, str] | None:
+        if not isinstance(record, dict):
+            self._bad(line, "record is not a JSON object")
+            return None
+        text, missing = join_fields(record, self.text_fields)
+        if missing is not None:
+            fields = ", ".join(list(record)[:8])
+            self._bad(line, f"record has no field {missing!r} (fields: {fields}; use --text-field)")
+            return None
+        value = record.get(self.id_field)
+        doc_id = str(value) if value is not None else str(line)
+        self.stats.records += 1
+        return line, doc_id, text
+
+    def _jsonl_docs(self, fmt: str) -> Iterator[tuple[int, str, str]]:
+        with open(self.path, "rb") as raw:
+            stream = _decompressed(raw, fmt)
+            line = 0
+            rest = b""
+            while True:
+                chunk = stream.read(_READ_CHUNK)
+                self._progress(raw.tell())
+                if not chunk:
+                    break
+                lines = (rest + chunk).split(b"\n")
+                rest = lines.pop()
+                for text in lines:
+                    line += 1
+                    doc = self._json_line(text, line)
+                    if doc is not None:
+                        yield doc
+            if rest.strip():
+                doc = self._json_line(rest, line + 1)
+                if doc is not None:
+                    yield doc
+
+    def _json_line(self, data: bytes, line: int) -> tuple[int, str, str] | None:
+        if not data.strip():
+            return None
+        try:
+            record = orjson.loads(data)
+        except orjson.JSONDecodeError as e:
+            reason = "not valid UTF-8" if "UTF-8" in str(e) else f"invalid JSON ({e})"
+            self._bad(line, reason)
+            return None
+        return self._doc(record, line)
+
+    def _parquet_docs(self) -> Iterator[tuple[int, str, str]]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+        except (pa.ArrowInvalid, OSError) as e:
+            raise ShardError(f"{self.path}: cannot read Parquet shard ({e})") from e
+        names = set(pf.schema_arrow.names)
+        roots = [f.split(".")[0].split("[")[0] for f in self.text_fields]
+        missing = [f for f in roots if f not in names]
+        if missing:
+            raise ShardError(
+                f"{self.path}: no column {missing[0]!r} (columns: {', '.join(sorted(names))}; "
+                "use --text-field)"
+            )
+        columns = sorted(set(roots) | ({self.id_field} & names))
+        line = 0
+        size = self.path.stat().st_size
+        try:
+            for group in range(pf.num_row_groups):
+                for record in pf.read_row_group(group, columns=columns).to_pylist():
+                    line += 1
+                    doc = self._doc(record, line)
+                    if doc is not None:
+                        yield doc
+                self._progress(size * (group + 1) // max(1, pf.num_row_groups))
+        except pa.ArrowInvalid as e:
+            raise ShardError(f"{self.path}: corrupt Parquet near row {line} ({e})") from e
+
+    def _txt_docs(self) -> Iterator[tuple[int, str, str]]:
+        data = self.path.read_bytes()
+        self._progress(len(data))
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            self._bad(line, "not valid UTF-8")
+            return
+        if not text.strip():
+            return
+        self.stats.records += 1
+        yield 1, self.path.name, text
+
+
+def _decompressed(raw: IO[bytes], fmt: str) -> IO[bytes]:
+    if fmt.endswith(".gz"):
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    if fmt.endswith(".zst"):
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
+    return raw
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e) or type(e).__name__
+    return text.splitlines()[0]

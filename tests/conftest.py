@@ -1,0 +1,72 @@
+"""Shared fixtures: a tiny hand-checkable bench and corpus, and the real data in ../shared."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from contam.config import NGramConfig, ScanConfig
+
+# The first call of a numba kernel loads or compiles it: no per-example deadline.
+settings.register_profile("contam", deadline=None, max_examples=100)
+settings.load_profile("contam")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+EXAMPLES = REPO / "examples"
+
+#: The tiny bench: n=4 keeps every expectation small enough to count by hand.
+TINY_ITEMS = [
+    {"id": "fox", "text": "The quick brown fox jumps over the lazy dog", "answer": "a dog"},
+    {"id": "sum", "text": "What is the sum of seven and five", "answer": "twelve"},
+    {"id": "moon", "text": "Name the largest moon", "answer": "Ganymede"},
+    {"id": "tiny", "text": "Why", "answer": "because"},
+]
+TINY_NGRAM = NGramConfig(n=4, short_min=3, boilerplate_items=3)
+
+
+def shared_data() -> Path:
+    """The real data folder; missing data fails under CI instead of skipping."""
+    if not SHARED.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"real data missing at {SHARED} (CI needs ../shared beside the clone)")
+        pytest.skip(f"real data not present at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture
+def bench_dir() -> Path:
+    return shared_data() / "benchmarks"
+
+
+@pytest.fixture
+def corpus_dir() -> Path:
+    return shared_data() / "corpus"
+
+
+@pytest.fixture(scope="session")
+def shared_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One index folder for the session, so real benches are built once."""
+    return tmp_path_factory.mktemp("indexes")
+
+
+@pytest.fixture
+def tiny_bench(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in TINY_ITEMS))
+    return path
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path) -> ScanConfig:
+    return ScanConfig(ngram=TINY_NGRAM, index_dir=tmp_path / "indexes", quiet=True)
+
+
+def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    return path

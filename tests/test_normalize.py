@@ -1,0 +1,50 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contam.config import NormConfig
+from contam.normalize import CJK, SEP, WORD, char_classes, normalize, normalize_with_offsets
+
+NORM = NormConfig()
+
+
+def test_normalize_folds_width_case_and_ligatures() -> None:
+    assert normalize("Ｆｕｌｌ ＷＩＤＴＨ", NORM) == "full width"
+    assert normalize("ﬁne Straße", NORM) == "fine strasse"
+    assert normalize("ÉCOLE", NORM) == "école"
+    assert normalize("ÉCOLE", NormConfig(casefold=False)) == "ÉCOLE"
+
+
+def test_composed_and_decomposed_forms_agree() -> None:
+    assert normalize("e\u0301te\u0301", NORM) == normalize("\u00e9t\u00e9", NORM) == "été"
+
+
+def test_char_classes() -> None:
+    table = char_classes(True)
+    assert table[ord("a")] == WORD and table[ord("7")] == WORD
+    assert table[ord(",")] == SEP and table[ord(" ")] == SEP and table[ord("$")] == SEP
+    assert table[ord("天")] == CJK and table[ord("ひ")] == CJK and table[ord("カ")] == CJK
+    assert table[ord("ー")] == CJK  # katakana prolonged sound mark belongs with the kana
+    assert table[ord("한")] == WORD  # Hangul is written with spaces: words, not characters
+    assert table[ord("\u0301")] == WORD  # a combining mark stays inside its word
+    assert char_classes(False)[ord("天")] == WORD
+
+
+@given(st.text())
+def test_normalize_is_idempotent(text: str) -> None:
+    once = normalize(text, NORM)
+    assert normalize(once, NORM) == once
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",))))
+def test_offsets_point_back_into_the_original(text: str) -> None:
+    normalized, starts, ends = normalize_with_offsets(text, NORM)
+    assert len(starts) == len(ends) == len(normalized)
+    assert all(0 <= a < b <= len(text) for a, b in zip(starts, ends, strict=True))
+    assert list(starts) == sorted(starts)
+
+
+def test_offsets_of_a_ligature_map_to_its_source_char() -> None:
+    normalized, starts, ends = normalize_with_offsets("aﬁb", NORM)
+    assert normalized == "afib"
+    assert starts.tolist() == [0, 1, 1, 2]
+    assert ends.tolist() == [1, 2, 2, 3]

@@ -1,0 +1,69 @@
+import numpy as np
+import xxhash
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contam.config import NormConfig
+from contam.index import tokens_of
+from contam.shingles import (
+    as_bytes,
+    base_power,
+    bloom_build,
+    bloom_maybe,
+    run_hashes,
+    seq_hash,
+    table_build,
+    table_get,
+    tokens,
+    xxh64,
+)
+
+NORM = NormConfig()
+
+
+@given(st.binary(max_size=200))
+def test_xxh64_equals_the_reference_library(data: bytes) -> None:
+    assert int(xxh64(as_bytes(data or b"\0"), 0, len(data))) == xxhash.xxh64_intdigest(data)
+
+
+def test_token_hash_is_xxh64_of_the_normalized_token() -> None:
+    th, off = tokens_of(["Hello, WORLD"], NORM)
+    assert off.tolist() == [0, 2]
+    assert th.tolist() == [xxhash.xxh64_intdigest(b"hello"), xxhash.xxh64_intdigest(b"world")]
+
+
+def test_tokens_fold_punctuation_and_split_cjk() -> None:
+    assert tokens("Don't PANIC:\n\tthe  end.", NORM) == ["don", "t", "panic", "the", "end"]
+    assert tokens("学而时习之，不亦说乎？", NORM) == list("学而时习之不亦说乎")
+    assert tokens("カタカナとひらがな", NORM) == list("カタカナとひらがな")
+    assert tokens("GPT-4 scored 86.4%", NORM) == ["gpt", "4", "scored", "86", "4"]
+    assert tokens("学而时习之", NormConfig(cjk_chars=False)) == ["学而时习之"]
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=40), st.integers(1, 15))
+def test_window_count_and_rolling_equals_direct(values: list[int], n: int) -> None:
+    th = np.array(values, dtype=np.uint64)
+    grams = run_hashes(th, 0, len(th), n, base_power(n))
+    assert len(grams) == max(0, len(th) - n + 1)
+    for start, h in enumerate(grams.tolist()):
+        assert h == int(seq_hash(th, start, start + n))
+
+
+def test_length_salt_separates_a_run_from_its_prefix() -> None:
+    th = np.arange(1, 6, dtype=np.uint64)
+    assert seq_hash(th, 0, 4) != seq_hash(th, 0, 5)
+    assert int(seq_hash(th, 0, 0)) != 0
+
+
+def test_table_and_bloom_find_every_key_and_reject_others() -> None:
+    rng = np.random.default_rng(0)
+    keys = np.unique(rng.integers(1, 2**63, size=5000, dtype=np.int64).astype(np.uint64))
+    table_keys, table_vals = table_build(keys)
+    bloom = bloom_build(keys, 1024)
+    for i, k in enumerate(keys.tolist()):
+        assert table_get(table_keys, table_vals, np.uint64(k)) == i
+        assert bloom_maybe(bloom, np.uint64(k))
+    others = rng.integers(1, 2**63, size=5000, dtype=np.int64).astype(np.uint64)
+    assert all(table_get(table_keys, table_vals, k) == -1 for k in others if k not in keys)
+    false_passes = sum(bool(bloom_maybe(bloom, k)) for k in others)
+    assert false_passes < 500  # ~5,000 keys in 65,536 bits, k=3: about 4% pass
