@@ -164,7 +164,7 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
         threshold=kw["threshold"],
         text_fields=tuple(kw["text_field"]),
         id_field=kw["id_field"],
-        batch_bytes=kw["batch_mb"] << 20,
+        batch_chars=kw["batch_mb"] << 20,
         workers=kw["workers"],
         resume=kw["resume"],
         skip_bad=kw["skip_bad"],
@@ -253,10 +253,10 @@ def summary_text(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float
         ]
         text.append("  ".join(cells))
     totals = run["totals"]
-    mb = totals["text_bytes"] / 1e6
+    mchars = totals["text_chars"] / 1e6
     text.append(
         f"scanned {len(run['shards'])} shards, {totals['docs']:,} docs, "
-        f"{totals['tokens']:,} tokens, {mb:,.1f} MB of text in {seconds:.1f}s"
+        f"{totals['tokens']:,} tokens, {mchars:,.1f}M characters in {seconds:.1f}s"
     )
     if run["skipped_records"] or run["skipped_shards"]:
         text.append(

@@ -88,7 +88,7 @@ class ScanConfig:
             covered by n-grams found in the corpus (a short item: when it is found whole).
         text_fields: corpus record fields joined (with a newline) into the document text.
         id_field: corpus record field used as document id; absent -> ``<shard>:<line>``.
-        batch_bytes: text bytes handed to the matching kernel at once; bounds memory.
+        batch_chars: characters of text handed to the matching kernel at once; bounds memory.
         workers: processes scanning shards in parallel.
         resume: continue the scan already in ``out``; finished shards are skipped.
         skip_bad: count bad records and shards in the report instead of stopping.
@@ -100,7 +100,7 @@ class ScanConfig:
     threshold: float = 0.5
     text_fields: tuple[str, ...] = ("text",)
     id_field: str = "id"
-    batch_bytes: int = 8 << 20
+    batch_chars: int = 8 << 20
     workers: int = 1
     resume: bool = False
     skip_bad: bool = False
@@ -113,15 +113,15 @@ class ScanConfig:
             raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
-        if self.batch_bytes < 1024:
-            raise ConfigError(f"batch_bytes must be >= 1024, got {self.batch_bytes}")
+        if self.batch_chars < 1024:
+            raise ConfigError(f"batch_chars must be >= 1024, got {self.batch_chars}")
         if not self.text_fields:
             raise ConfigError("at least one text field is needed (--text-field)")
 
     def to_json(self) -> dict[str, Any]:
         """The settings that decide the report's numbers, for ``run.json``."""
         out = asdict(self)
-        for key in ("index_dir", "bench_dir", "quiet", "resume", "workers", "batch_bytes"):
+        for key in ("index_dir", "bench_dir", "quiet", "resume", "workers", "batch_chars"):
             out.pop(key)
         out["text_fields"] = list(self.text_fields)
         out["fingerprint"] = index_fingerprint(self.norm, self.ngram)

@@ -207,7 +207,7 @@ class BatchMatches:
     spans: npt.NDArray[np.int64]
     tokens: int
     docs: int
-    text_bytes: int
+    text_chars: int
     doc_ids: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
 
@@ -268,5 +268,5 @@ class Matcher:
                 spans[r, 4] = starts[spans[r, 4]]
                 spans[r, 5] = ends[spans[r, 5] - 1]
         return BatchMatches(
-            hits, spans, tokens, len(batch.texts), batch.text_bytes, batch.doc_ids, batch.lines
+            hits, spans, tokens, len(batch.texts), batch.text_chars, batch.doc_ids, batch.lines
         )

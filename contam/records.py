@@ -33,4 +33,4 @@ class DocBatch:
     doc_ids: list[str] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
-    text_bytes: int = 0
+    text_chars: int = 0

@@ -75,6 +75,7 @@ ITEMS_SCHEMA = pa.schema(
         ("boilerplate_ngrams", pa.int32()),
         *[(f"input_{name}", t) for name, t in _PART_FIELDS],
         *[(f"full_{name}", t) for name, t in _PART_FIELDS],
+        ("label_coverage", pa.float64()),
         ("contaminated", pa.bool_()),
     ]
 )
@@ -90,7 +91,7 @@ BENCHES_SCHEMA = pa.schema(
         ("full_contaminated", pa.int64()),
         ("docs_scanned", pa.int64()),
         ("tokens_scanned", pa.int64()),
-        ("bytes_scanned", pa.int64()),
+        ("chars_scanned", pa.int64()),
     ]
 )
 
@@ -140,10 +141,14 @@ def item_metrics(  # type: ignore[no-untyped-def]
     item_gram_ptr, item_gram, pos_common, seen_gram, input_len, full_len, n, short_min,
     short_found,
 ):  # fmt: skip
-    """Per item and part (0 input, 1 input + label): n-grams, matched, coverage, longest run.
+    """Per item and part (0 input, 1 input + label): n-grams, matched, coverage, longest run;
+    and the coverage of the label tokens alone (by the input + label part's n-grams).
 
-    A part of at least n tokens is covered token by token by its matched, non-boilerplate
-    n-grams; a shorter part (>= short_min tokens) counts as one unit, found whole or not.
+    A part of at least n tokens is measured on its distinctive tokens, those that at least one
+    non-boilerplate n-gram of the item reaches: coverage is the fraction of them inside matched
+    n-grams. A passage MMLU shares among five questions is then neither evidence of a leak nor
+    a dilution of one. A part shorter than n (>= short_min tokens) is one unit, found whole or
+    not. The label coverage is NaN when the label has no distinctive token.
     """
     count = len(input_len)
     ngrams = np.zeros((count, 2), dtype=np.int32)
@@ -151,6 +156,7 @@ def item_metrics(  # type: ignore[no-untyped-def]
     coverage = np.zeros((count, 2), dtype=np.float64)
     longest = np.zeros((count, 2), dtype=np.int32)
     boiler = np.zeros(count, dtype=np.int32)
+    label_cov = np.full(count, np.nan, dtype=np.float64)
     for i in range(count):
         base = item_gram_ptr[i]
         for p in range(item_gram_ptr[i + 1] - base):
@@ -161,31 +167,49 @@ def item_metrics(  # type: ignore[no-untyped-def]
             if length >= n:
                 positions = length - n + 1
                 ngrams[i, part] = positions
-                diff = np.zeros(length + 1, dtype=np.int32)
+                diff = np.zeros(length + 1, dtype=np.int32)  # matched n-grams over a token
+                reach = np.zeros(length + 1, dtype=np.int32)  # non-boilerplate n-grams
                 for p in range(positions):
-                    if seen_gram[item_gram[base + p]] and not pos_common[base + p]:
+                    if pos_common[base + p]:
+                        continue
+                    reach[p] += 1
+                    reach[p + n] -= 1
+                    if seen_gram[item_gram[base + p]]:
                         matched[i, part] += 1
                         diff[p] += 1
                         diff[p + n] -= 1
                 depth = 0
+                depth_reach = 0
                 run = 0
-                covered = 0
+                covered = np.zeros(2, dtype=np.int64)  # all tokens, label tokens
+                checkable = np.zeros(2, dtype=np.int64)
                 for t in range(length):
                     depth += diff[t]
+                    depth_reach += reach[t]
+                    in_label = 1 if t >= input_len[i] else 0
+                    if depth_reach > 0:
+                        checkable[0] += 1
+                        checkable[1] += in_label
                     if depth > 0:
-                        covered += 1
+                        covered[0] += 1
+                        covered[1] += in_label
                         run += 1
                         longest[i, part] = max(longest[i, part], run)
                     else:
                         run = 0
-                coverage[i, part] = covered / length
+                if checkable[0] > 0:
+                    coverage[i, part] = covered[0] / checkable[0]
+                if part == 1 and checkable[1] > 0:
+                    label_cov[i] = covered[1] / checkable[1]
             elif length >= short_min:
                 ngrams[i, part] = 1
                 if short_found[i, part]:
                     matched[i, part] = 1
                     coverage[i, part] = 1.0
                     longest[i, part] = length
-    return ngrams, matched, coverage, longest, boiler
+                    if part == 1 and length > input_len[i]:
+                        label_cov[i] = 1.0
+    return ngrams, matched, coverage, longest, boiler, label_cov
 
 
 def items_table(
@@ -209,11 +233,16 @@ def items_table(
             part = int(lookup.short_part[e])
             short_found[lookup.short_item[e], 0] |= bool(part & 1)
             short_found[lookup.short_item[e], 1] |= bool(part & 2)
-    ngrams, matched, coverage, longest, boiler = item_metrics(
+    ngrams, matched, coverage, longest, boiler, label_cov = item_metrics(
         lookup.item_gram_ptr, lookup.item_gram, lookup.pos_common, seen_gram,
         lookup.input_len, lookup.full_len, lookup.n, lookup.short_min, short_found,
     )  # fmt: skip
     dirty = (matched > 0) & (coverage >= threshold)
+    # "input + label leaked" needs the label itself found, not only a long question; a label
+    # with no distinctive token (NaN) cannot be confirmed.
+    has_label = lookup.full_len > lookup.input_len
+    with np.errstate(invalid="ignore"):
+        dirty[:, 1] &= ~has_label | (label_cov >= threshold)
     benches, splits, ids, groups = [], [], [], []
     for b in lookup.benches:
         benches += [b.bench] * len(b.item_ids)
@@ -232,7 +261,7 @@ def items_table(
             docs[:, part].astype(np.int32),
             dirty[:, part],
         ]
-    columns.append(dirty[:, 0] | dirty[:, 1])
+    columns += [pa.array(label_cov, pa.float64(), from_pandas=True), dirty[:, 0] | dirty[:, 1]]
     return pa.table(columns, schema=ITEMS_SCHEMA)
 
 
@@ -295,7 +324,7 @@ def benches_table(
             *columns,
             [totals["docs"]] * n,
             [totals["tokens"]] * n,
-            [totals["text_bytes"]] * n,
+            [totals["text_chars"]] * n,
         ],
         schema=BENCHES_SCHEMA,
     )

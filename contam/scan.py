@@ -254,7 +254,7 @@ def scan_shard(
         path,
         config.text_fields,
         config.id_field,
-        config.batch_bytes,
+        config.batch_chars,
         config.skip_bad,
         on_progress=lambda raw: report(raw, 0),
     )
@@ -263,7 +263,7 @@ def scan_shard(
     docs_full = np.zeros(lookup.items, dtype=np.int64)
     docs_input = np.zeros(lookup.items, dtype=np.int64)
     match_parts: list[pa.Table] = []
-    totals = {"docs": 0, "tokens": 0, "text_bytes": 0}
+    totals = {"docs": 0, "tokens": 0, "text_chars": 0}
     status, reason = "done", None
     try:
         for batch in reader.batches():
@@ -271,7 +271,7 @@ def scan_shard(
             report(0, found.docs)
             totals["docs"] += found.docs
             totals["tokens"] += found.tokens
-            totals["text_bytes"] += found.text_bytes
+            totals["text_chars"] += found.text_chars
             hits = found.hits
             seen_gram.append(np.unique(hits[hits[:, H_KIND] == KIND_GRAM, H_KEY]))
             seen_short.append(np.unique(hits[hits[:, H_KIND] == KIND_SHORT, H_KEY]))
@@ -339,7 +339,7 @@ def finish_reports(
     """Roll every committed shard up into the report files and ``run.json``."""
     commits = [ShardCommit.read(out / "shards" / shard_key(p)) for p in shard_paths]
     items = items_table(lookup, commits, config.threshold)
-    totals = {k: sum(int(c.info[k]) for c in commits) for k in ("docs", "tokens", "text_bytes")}
+    totals = {k: sum(int(c.info[k]) for c in commits) for k in ("docs", "tokens", "text_chars")}
     order = [(ix.bench, str(ix.manifest["split"])) for ix in lookup.benches]
     benches = benches_table(items, order, totals)
     pq.write_table(items, out / "items.parquet")

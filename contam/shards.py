@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import glob
 import gzip
-import io
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+import zstandard
 
 from contam.errors import RecordError, ShardError
 from contam.fields import join_fields
@@ -51,25 +51,30 @@ def find_shards(paths: list[str]) -> list[Path]:
         >>> find_shards(["corpus/"])  # doctest: +SKIP
         [PosixPath('corpus/a.jsonl.zst'), PosixPath('corpus/sub/b.parquet')]
     """
-    found: set[Path] = set()
+    found: dict[Path, Path] = {}  # resolved path -> path as first given
+
+    def add(candidates: list[Path]) -> None:
+        for f in candidates:
+            if f.is_dir():
+                add(sorted(f.rglob("*")))
+            elif f.is_file() and shard_format(f):
+                found.setdefault(f.resolve(), f)
+
     for spec in paths:
         p = Path(spec)
-        if p.is_dir():
-            found.update(f for f in p.rglob("*") if f.is_file() and shard_format(f))
-        elif p.is_file():
-            if not shard_format(p):
-                raise ShardError(f"{p}: unknown shard format (known: {', '.join(SUFFIXES)})")
-            found.add(p)
+        if p.is_file() and not shard_format(p):
+            raise ShardError(f"{p}: unknown shard format (known: {', '.join(SUFFIXES)})")
+        if p.exists():
+            add([p])
         elif glob.has_magic(spec):
-            matches = [Path(m) for m in glob.glob(spec, recursive=True)]
-            found.update(m for m in matches if m.is_file() and shard_format(m))
+            add([Path(m) for m in sorted(glob.glob(spec, recursive=True))])
         else:
             raise ShardError(f"{spec}: no such file or folder")
     if not found:
         raise ShardError(
             f"no corpus shards found in {' '.join(paths)} (known: {', '.join(SUFFIXES)})"
         )
-    return sorted(found)
+    return sorted(found.values())
 
 
 @dataclass(slots=True)
@@ -83,13 +88,13 @@ class ReadStats:
 
 
 class ShardReader:
-    """Streams one shard as `DocBatch`es of about ``batch_bytes`` of text.
+    """Streams one shard as `DocBatch`es of about ``batch_chars`` of text.
 
     Args:
         path: the shard.
         text_fields: record fields joined into the document text.
         id_field: record field for the document id; absent -> ``<line>`` of the shard.
-        batch_bytes: text bytes per batch.
+        batch_chars: characters of text per batch (UTF-8 bytes for Latin text).
         skip_bad: count bad records instead of raising `RecordError`.
         on_progress: called with raw (compressed) bytes consumed since the last call.
     """
@@ -99,14 +104,14 @@ class ShardReader:
         path: Path,
         text_fields: tuple[str, ...] = ("text",),
         id_field: str = "id",
-        batch_bytes: int = 8 << 20,
+        batch_chars: int = 8 << 20,
         skip_bad: bool = False,
         on_progress: Callable[[int], None] | None = None,
     ) -> None:
         self.path = path
         self.text_fields = text_fields
         self.id_field = id_field
-        self.batch_bytes = batch_bytes
+        self.batch_chars = batch_chars
         self.skip_bad = skip_bad
         self.on_progress = on_progress
         self.stats = ReadStats()
@@ -127,11 +132,11 @@ class ShardReader:
                 batch.doc_ids.append(doc_id)
                 batch.lines.append(line)
                 batch.texts.append(text)
-                batch.text_bytes += len(text)
-                if batch.text_bytes >= self.batch_bytes:
+                batch.text_chars += len(text)
+                if batch.text_chars >= self.batch_chars:
                     yield batch
                     batch = DocBatch(str(self.path))
-        except (OSError, EOFError, zlib.error, ValueError) as e:
+        except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError) as e:
             if isinstance(e, (RecordError, ShardError)):
                 raise
             raise ShardError(f"{self.path}: cannot read shard ({_reason(e)})") from e
@@ -250,11 +255,39 @@ def _decompressed(raw: IO[bytes], fmt: str) -> IO[bytes]:
     if fmt.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
     if fmt.endswith(".zst"):
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return io.BufferedReader(reader, buffer_size=_READ_CHUNK)
+        return _ZstdFrames(raw)  # type: ignore[return-value]
     return raw
+
+
+class _ZstdFrames:
+    """Decompresses concatenated zstd frames and, unlike zstandard's stream reader, raises on
+    a file cut inside a frame instead of returning a silent end of data."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.frame = zstandard.ZstdDecompressor().decompressobj()
+        self.started = False
+
+    def read(self, size: int) -> bytes:
+        while True:
+            chunk = self.raw.read(size)
+            if not chunk:
+                if self.started and not self.frame.eof:
+                    raise ShardError(f"{self.raw.name}: cannot read shard (truncated zstd frame)")
+                return b""
+            out = self._feed(chunk)
+            if out:
+                return out
+
+    def _feed(self, chunk: bytes) -> bytes:
+        parts = []
+        while chunk:
+            if self.frame.eof:
+                self.frame = zstandard.ZstdDecompressor().decompressobj()
+            self.started = True
+            parts.append(self.frame.decompress(chunk))
+            chunk = self.frame.unused_data if self.frame.eof else b""
+        return b"".join(parts)
 
 
 def _reason(e: BaseException) -> str:

@@ -306,5 +306,7 @@ def tokens(text: str, norm: NormConfig) -> list[str]:
     th = np.empty(size, dtype=np.uint64)
     ts = np.empty(size, dtype=np.int64)
     te = np.empty(size, dtype=np.int64)
-    count = tokenize(as_bytes(data or b"\0"), 0, len(data), char_classes(norm.cjk_chars), th, ts, te)
+    count = tokenize(
+        as_bytes(data or b"\0"), 0, len(data), char_classes(norm.cjk_chars), th, ts, te
+    )
     return [data[ts[k] : te[k]].decode() for k in range(count)]

@@ -23,8 +23,11 @@ EXAMPLES = REPO / "examples"
 TINY_ITEMS = [
     {"id": "fox", "text": "The quick brown fox jumps over the lazy dog", "answer": "a dog"},
     {"id": "sum", "text": "What is the sum of seven and five", "answer": "twelve"},
-    {"id": "moon", "text": "Name the largest moon", "answer": "Ganymede"},
+    {"id": "peru", "text": "Capital of Peru?", "answer": "Lima"},
     {"id": "tiny", "text": "Why", "answer": "because"},
+    {"id": "q1", "text": "Which of the following is a prime number", "answer": "seven"},
+    {"id": "q2", "text": "Which of the following is a mammal", "answer": "whale"},
+    {"id": "q3", "text": "Which of the following is not a colour", "answer": "loud"},
 ]
 TINY_NGRAM = NGramConfig(n=4, short_min=3, boilerplate_items=3)
 

@@ -1,0 +1,219 @@
+"""The scan end to end on a corpus small enough to check every number by hand (n=4)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+
+from contam.config import ScanConfig
+from contam.scan import scan
+from tests.conftest import TINY_ITEMS, write_jsonl
+
+# `contam.scan` is the function; the module is reached by name.
+scan_module = importlib.import_module("contam.scan")
+
+D1 = "Yesterday THE QUICK, brown fox jumps! over a lazy dog."
+D2 = "capital of\nPERU -- lima"
+D3 = "She asked: what is the sum of seven?"
+D4 = "Which of the following is true?"
+D5 = "why because"
+
+
+def tiny_corpus(root: Path) -> Path:
+    write_jsonl(root / "a.jsonl", [{"id": "d1", "text": D1}, {"id": "d2", "text": D2}])
+    write_jsonl(
+        root / "sub" / "b.jsonl",
+        [{"id": "d3", "text": D3}, {"id": "d4", "text": D4}, {"id": "d5", "text": D5}],
+    )
+    return root
+
+
+def run(tmp_path: Path, tiny_bench: Path, config: ScanConfig, out: str = "out") -> dict[str, Any]:
+    from contam.scan import resolve_benches
+
+    sources = resolve_benches([str(tiny_bench)], config, label_fields=("answer",))
+    scan(str(tmp_path / "corpus"), sources, tmp_path / out, config)
+    return {
+        name: pq.read_table(tmp_path / out / f"{name}.parquet").to_pylist()
+        for name in ("items", "matches", "benches")
+    }
+
+
+@pytest.fixture
+def report(tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig) -> dict[str, Any]:
+    tiny_corpus(tmp_path / "corpus")
+    return run(tmp_path, tiny_bench, tiny_config)
+
+
+def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["item_id"]: row for row in report["items"]}
+
+
+def test_partial_recased_repunctuated_copy(report: dict[str, Any]) -> None:
+    fox = by_id(report)["fox"]
+    # D1 holds "the quick brown fox jumps over" (6 tokens, 3 of the item's 4-grams), then
+    # "a lazy dog" where the item says "the lazy dog".
+    assert (fox["input_tokens"], fox["full_tokens"]) == (9, 11)
+    assert (fox["input_ngrams"], fox["input_ngrams_matched"]) == (6, 3)
+    assert fox["input_coverage"] == pytest.approx(6 / 9)
+    assert (fox["input_longest_run"], fox["input_docs"]) == (6, 1)
+    assert (fox["full_ngrams"], fox["full_ngrams_matched"]) == (8, 3)
+    assert fox["full_coverage"] == pytest.approx(6 / 11)
+    # the label "a dog" is not covered: the question leaked, the answer did not
+    assert fox["label_coverage"] == 0.0
+    assert fox["input_contaminated"] and not fox["full_contaminated"] and fox["contaminated"]
+
+
+def test_line_wrapped_short_item_matched_whole(report: dict[str, Any]) -> None:
+    peru = by_id(report)["peru"]
+    # input "capital of peru" (3 tokens < n) is found whole; input+label "... lima" is one 4-gram
+    assert (peru["input_ngrams"], peru["input_ngrams_matched"], peru["input_coverage"]) == (1, 1, 1)
+    assert (peru["full_ngrams"], peru["full_ngrams_matched"], peru["full_coverage"]) == (1, 1, 1)
+    assert (peru["input_longest_run"], peru["full_longest_run"]) == (3, 4)
+    assert peru["label_coverage"] == 1.0 and peru["full_contaminated"]
+
+
+def test_question_without_answer(report: dict[str, Any]) -> None:
+    item = by_id(report)["sum"]
+    assert (item["input_ngrams_matched"], item["input_longest_run"]) == (3, 6)
+    assert item["input_coverage"] == pytest.approx(6 / 8)
+    assert item["full_coverage"] == pytest.approx(6 / 9)
+    assert item["contaminated"] and not item["full_contaminated"]
+
+
+def test_boilerplate_and_too_short_items_stay_clean(report: dict[str, Any]) -> None:
+    items = by_id(report)
+    for q in ("q1", "q2", "q3"):
+        assert items[q]["boilerplate_ngrams"] == 2
+        assert items[q]["input_ngrams_matched"] == 0 and not items[q]["contaminated"]
+    assert items["tiny"]["input_ngrams"] == items["tiny"]["full_ngrams"] == 0
+    assert not items["tiny"]["contaminated"]
+
+
+def test_matches_name_document_and_original_offsets(report: dict[str, Any], tmp_path: Path) -> None:
+    rows = [
+        (
+            m["item_id"],
+            Path(m["shard"]).name,
+            m["doc_id"],
+            m["doc_line"],
+            m["char_start"],
+            m["char_end"],
+            m["matched_tokens"],
+            m["input_part"],
+        )
+        for m in report["matches"]
+    ]
+    end_of_over = D1.index("over") + 4
+    assert rows == [
+        ("fox", "a.jsonl", "d1", 1, 10, end_of_over, 6, True),
+        ("peru", "a.jsonl", "d2", 2, 0, len(D2), 4, True),
+        ("sum", "b.jsonl", "d3", 1, D3.index("what"), len(D3) - 1, 6, True),
+    ]
+    assert D1[10:end_of_over] == "THE QUICK, brown fox jumps! over"
+
+
+def test_bench_summary(report: dict[str, Any]) -> None:
+    (row,) = report["benches"]
+    assert row == {
+        "bench": "tiny",
+        "split": "custom",
+        "items": 7,
+        "contaminated": 3,
+        "contaminated_fraction": 3 / 7,
+        "input_contaminated": 3,
+        "full_contaminated": 1,
+        "docs_scanned": 5,
+        "tokens_scanned": 10 + 4 + 8 + 6 + 2,
+        "chars_scanned": sum(len(d) for d in (D1, D2, D3, D4, D5)),
+    }
+
+
+def test_item_ids_are_the_custom_files_values(report: dict[str, Any]) -> None:
+    assert [r["item_id"] for r in report["items"]] == [r["id"] for r in TINY_ITEMS]
+    assert {r["bench"] for r in report["items"]} == {"tiny"}
+
+
+def test_documents_repeating_items_match_them_fully(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig
+) -> None:
+    """Items and documents share normalize and tokenize: an item copied is found entirely."""
+    docs = [{"id": r["id"], "text": f"{r['text']}\n{r['answer']}"} for r in TINY_ITEMS]
+    write_jsonl(tmp_path / "corpus" / "copies.jsonl", docs)
+    items = by_id(run(tmp_path, tiny_bench, tiny_config))
+    for item_id in ("fox", "sum", "peru"):
+        assert items[item_id]["input_coverage"] == items[item_id]["full_coverage"] == 1.0
+    # q2's first two tokens are reached only by its boilerplate 4-grams: coverage is measured
+    # on the other 5, all found.
+    assert items["q2"]["input_coverage"] == 1.0
+
+
+def test_non_ascii_document_offsets(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig
+) -> None:
+    doc = "«Ｔｈｅ ｑｕｉｃｋ brown fox jumps over» the lazy dog!"
+    write_jsonl(tmp_path / "corpus" / "w.jsonl", [{"id": "w", "text": doc}])
+    report = run(tmp_path, tiny_bench, tiny_config)
+    (m,) = report["matches"]
+    assert (
+        doc[m["char_start"] : m["char_end"]]
+        == "Ｔｈｅ ｑｕｉｃｋ brown fox jumps over» the lazy dog"
+    )
+    assert by_id(report)["fox"]["input_coverage"] == 1.0
+
+
+def test_two_workers_give_the_same_report(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any]
+) -> None:
+    config = ScanConfig(ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, workers=2)
+    assert run(tmp_path, tiny_bench, config, out="out2") == report
+
+
+def test_killed_scan_resumes_without_loss_or_double_count(
+    tmp_path: Path,
+    tiny_bench: Path,
+    tiny_config: ScanConfig,
+    report: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = scan_module.scan_shard
+    scanned: list[str] = []
+
+    def killed_on_b(path: Path, *args: Any) -> None:
+        if path.name == "b.jsonl":
+            raise KeyboardInterrupt
+        scanned.append(path.name)
+        real(path, *args)
+
+    monkeypatch.setattr(scan_module, "scan_shard", killed_on_b)
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, tiny_bench, tiny_config, out="killed")
+    assert json.loads((tmp_path / "killed" / "run.json").read_text())["status"] == "running"
+    (tmp_path / "killed" / "shards" / "half-written.tmp").mkdir()  # a commit cut short
+
+    def counting(path: Path, *args: Any) -> None:
+        scanned.append(path.name)
+        real(path, *args)
+
+    monkeypatch.setattr(scan_module, "scan_shard", counting)
+    with pytest.raises(Exception, match="--resume"):
+        run(tmp_path, tiny_bench, tiny_config, out="killed")
+    resumed = ScanConfig(ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, resume=True)
+    assert run(tmp_path, tiny_bench, resumed, out="killed") == report
+    assert scanned == ["a.jsonl", "b.jsonl"]  # a once before the kill, b once after
+    assert not (tmp_path / "killed" / "shards" / "half-written.tmp").exists()
+
+
+def test_resume_refuses_other_settings(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any]
+) -> None:
+    other = ScanConfig(
+        ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, resume=True, threshold=0.9
+    )
+    with pytest.raises(Exception, match="other settings"):
+        run(tmp_path, tiny_bench, other)
