@@ -16,7 +16,7 @@ from contam.errors import ConfigError
 
 #: Version of the token and n-gram hash scheme (xxh64 per token, polynomial roll, fmix64).
 #: Bump it whenever `shingles.py` would hash the same text differently.
-HASH_SCHEME = "xxh64p1"
+HASH_SCHEME = "xxh64p2"
 
 
 @dataclass(frozen=True, slots=True)

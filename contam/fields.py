@@ -50,6 +50,10 @@ def _as_text(value: Any) -> str:
 
 def join_fields(record: Any, paths: tuple[str, ...] | list[str]) -> tuple[str, str | None]:
     """Join the values of ``paths`` with newlines; also name the first path that is absent."""
+    if len(paths) == 1 and isinstance(record, dict):
+        value = record.get(paths[0])
+        if isinstance(value, str):  # the common case: one plain string field
+            return value, None
     texts: list[str] = []
     for path in paths:
         values = field_values(record, path)

@@ -11,7 +11,7 @@ n-grams, S short items):
     gram_hash             uint64[G]   sorted distinct n-gram hashes
     gram_common           bool[G]     boilerplate: in >= boilerplate_items items of this bench
     short_hash            uint64[S]   whole-run hash of an item part shorter than n tokens
-    short_prefix          uint64[S]   hash of its first short_min tokens (the scan's trigger)
+    short_prefix          uint64[S]   prefix_key of its first short_min tokens (the scan's trigger)
     short_item, short_len int32[S]
     short_part            uint8[S]    1 = the input part, 2 = input + label, 3 = both (no label)
 """
@@ -37,7 +37,7 @@ from contam.benches import BenchSource, iter_items
 from contam.config import HASH_SCHEME, NGramConfig, NormConfig, index_fingerprint
 from contam.errors import ContamError, IndexMismatchError
 from contam.normalize import char_classes, normalize
-from contam.shingles import base_power, run_hashes, seq_hash, tokenize_many
+from contam.shingles import base_power, prefix_raw, run_hashes, seq_hash, tokenize_many
 
 INDEX_FORMAT = 1
 _ARRAYS = (
@@ -229,7 +229,7 @@ def build_index(source: BenchSource, norm: NormConfig, ngram: NGramConfig) -> Be
             parts.append((lfull, 2))
         for length, part in parts:
             whole = int(seq_hash(full_th, start, start + length))
-            prefix = int(seq_hash(full_th, start, start + ngram.short_min))
+            prefix = int(prefix_raw(full_th, start, start + ngram.short_min))
             shorts.append((i, length, whole, prefix, part))
     short = np.array(shorts, dtype=np.uint64).reshape(-1, 5)
 

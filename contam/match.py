@@ -8,6 +8,8 @@ turning them into per-item spans (`spans_of`) and character offsets is cheap.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,9 +18,13 @@ from numba import njit
 
 from contam.config import NormConfig
 from contam.lookup import Lookup
-from contam.normalize import char_classes, normalize, normalize_with_offsets
+from contam.normalize import fold_batch, kernel_classes, normalize, normalize_with_offsets
 from contam.records import DocBatch
-from contam.shingles import BASE, base_power, bloom_maybe, finish, table_get, tokenize
+from contam.shingles import BASE, base_power, bloom_maybe, finish, prefix_key, table_get, tokenize
+
+I64 = npt.NDArray[np.int64]
+Folded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
+Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer flags
 
 # hit columns
 H_DOC, H_KIND, H_KEY, H_TOK, H_LEN, H_BYTE0, H_BYTE1 = range(7)
@@ -35,10 +41,11 @@ def _push(hits, count, row):  # type: ignore[no-untyped-def]
     return hits
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def probe_docs(  # type: ignore[no-untyped-def]
     d,
-    doc_off,
+    starts,
+    ends,
     classes,
     n,
     base_n,
@@ -52,29 +59,35 @@ def probe_docs(  # type: ignore[no-untyped-def]
     short_keys,
     short_vals,
 ):
-    """Every indexed n-gram and short item part in the documents ``d[doc_off[k]:doc_off[k+1]]``.
+    """Every indexed n-gram and short item part in the documents ``d[starts[k]:ends[k]]``.
 
-    Returns (hits int64[h, 7], tokens scanned); hit columns are doc, kind, key (n-gram or
-    short id), first token, token count, and the byte span in the normalized document.
+    Returns (hits int64[h, 7], tokens per document, documents holding a token changer); hit
+    columns are doc, kind, key (n-gram or short id), first token, token count, and the byte
+    span in the normalized document.
+    One loop rolls both the n-gram hash and, when the index has short items, the hash of the
+    last ``k0`` tokens, whose rare hits in the prefix table are extended token by token.
     """
     longest = 1
-    for k in range(len(doc_off) - 1):
-        longest = max(longest, doc_off[k + 1] - doc_off[k])
+    for k in range(len(starts)):
+        longest = max(longest, ends[k] - starts[k])
     th = np.empty(longest, dtype=np.uint64)
     ts = np.empty(longest, dtype=np.int64)
     te = np.empty(longest, dtype=np.int64)
     hits = np.empty((256, 7), dtype=np.int64)
     row = np.empty(7, dtype=np.int64)
     count = 0
-    tokens = 0
+    tokens = np.zeros(len(starts), dtype=np.int64)
+    changers = np.zeros(len(starts), dtype=np.bool_)
     has_short = prefix_keys.any()
-    for k in range(len(doc_off) - 1):
-        s = doc_off[k]
-        nt = tokenize(d, s, doc_off[k + 1], classes, th, ts, te)
-        tokens += nt
+    for k in range(len(starts)):
+        s = starts[k]
+        nt, changers[k] = tokenize(d, s, ends[k], classes, th, ts, te)
+        tokens[k] = nt
         raw = np.uint64(0)
+        raw_k = np.uint64(0)
         for j in range(nt):
-            raw = raw * BASE + th[j]
+            t = th[j]
+            raw = raw * BASE + t
             if j >= n:
                 raw = raw - th[j - n] * base_n
             if j >= n - 1:
@@ -92,19 +105,15 @@ def probe_docs(  # type: ignore[no-untyped-def]
                         row[6] = te[j] - s
                         hits = _push(hits, count, row)
                         count += 1
-        if not has_short:
-            continue
-        raw = np.uint64(0)
-        for j in range(nt):
-            raw = raw * BASE + th[j]
+            if not has_short:
+                continue
+            raw_k = raw_k * BASE + t
             if j >= k0:
-                raw = raw - th[j - k0] * base_k0
-            if j < k0 - 1:
+                raw_k = raw_k - th[j - k0] * base_k0
+            if j < k0 - 1 or table_get(prefix_keys, prefix_vals, prefix_key(raw_k)) < 0:
                 continue
             first = j - k0 + 1
-            if table_get(prefix_keys, prefix_vals, finish(raw, k0)) < 0:
-                continue
-            ext = raw
+            ext = raw_k
             for length in range(k0, min(n - 1, nt - first) + 1):
                 if length > k0:
                     ext = ext * BASE + th[first + length - 1]
@@ -119,7 +128,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
                     row[6] = te[first + length - 1] - s
                     hits = _push(hits, count, row)
                     count += 1
-    return hits[:count].copy(), tokens
+    return hits[:count].copy(), tokens, changers
 
 
 def spans_of(lookup: Lookup, hits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -218,45 +227,90 @@ class Matcher:
     def __init__(self, lookup: Lookup, norm: NormConfig) -> None:
         self.lookup = lookup
         self.norm = norm
-        self.classes = char_classes(norm.cjk_chars)
+        self.classes = kernel_classes(norm.cjk_chars)
         self.base_n = base_power(lookup.n)
         self.base_k0 = base_power(lookup.short_min)
 
-    def probe(self, texts: list[bytes]) -> tuple[npt.NDArray[np.int64], int]:
-        """Kernel hits over already normalized, UTF-8 encoded documents."""
+    def probe(
+        self,
+        data: npt.NDArray[np.uint8],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """Kernel over normalized UTF-8 documents ``data[starts[k]:ends[k]]``: hits, tokens per
+        document, and which documents hold a token changer."""
         lk = self.lookup
-        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum([len(t) for t in texts], out=offsets[1:])
-        data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
-        hits, tokens = probe_docs(
-            data, offsets, self.classes, lk.n, self.base_n, lk.short_min, self.base_k0,
+        hits, tokens, changers = probe_docs(
+            data, starts, ends, self.classes, lk.n, self.base_n, lk.short_min, self.base_k0,
             lk.gram_keys, lk.gram_vals, lk.bloom, lk.prefix_keys, lk.prefix_vals,
             lk.short_keys, lk.short_vals,
         )  # fmt: skip
-        return hits, int(tokens)
+        return hits, tokens, changers
+
+    def probe_texts(
+        self, texts: list[bytes]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Hits and tokens per document of already normalized, encoded texts."""
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        ends = np.cumsum(lengths)
+        data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
+        hits, tokens, _ = self.probe(data, ends - lengths, ends)
+        return hits, tokens
 
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
-        normalized = [normalize(t, self.norm).encode("utf-8", "surrogatepass") for t in batch.texts]
-        hits, tokens = self.probe(normalized)
+        folded = fold_batch(batch.texts, self.norm)
+        return self.finish(batch, folded, self.probe(*folded))
+
+    def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
+        """`match` over a stream, the kernel of one batch running (without the GIL) in a
+        thread while the next batch is read and case folded."""
+        with ThreadPoolExecutor(1) as kernel:
+            pending: tuple[DocBatch, Folded, Future[Probed]] | None = None
+            for batch in batches:
+                folded = fold_batch(batch.texts, self.norm)
+                running = kernel.submit(self.probe, *folded)
+                if pending is not None:
+                    yield self.finish(pending[0], pending[1], pending[2].result())
+                pending = (batch, folded, running)
+            if pending is not None:
+                yield self.finish(pending[0], pending[1], pending[2].result())
+
+    def finish(self, batch: DocBatch, folded: Folded, probed: Probed) -> BatchMatches:
+        """Redo the documents that need full NFKC, then turn hits into spans with offsets."""
+        data, starts, ends = folded
+        hits, doc_tokens, changers = probed
+        normalized: dict[int, bytes] = {}
+        if self.norm.nfkc and changers.any():
+            # The few documents whose NFKC form has other tokens: normalize fully, match again.
+            redo = np.flatnonzero(changers)
+            for k in redo.tolist():
+                normalized[k] = normalize(batch.texts[k], self.norm).encode(
+                    "utf-8", "surrogatepass"
+                )
+            again, again_tokens = self.probe_texts([normalized[k] for k in redo.tolist()])
+            again[:, H_DOC] = redo[again[:, H_DOC]]
+            hits = np.concatenate([hits[~changers[hits[:, H_DOC]]], again])
+            doc_tokens[redo] = again_tokens
+        tokens = int(doc_tokens.sum())
         hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
         char_maps: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
         for doc in hit_docs.tolist():
             text = batch.texts[doc]
             if text.isascii():
                 continue
-            pieces, starts, ends = normalize_with_offsets(text, self.norm)
+            pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
             encoded = pieces.encode("utf-8", "surrogatepass")
-            if encoded != normalized[doc]:
+            if encoded != normalized.get(doc, data[starts[doc] : ends[doc]].tobytes()):
                 # Rare composing sequences normalize differently piecewise: match the doc
                 # again on the piecewise text so its offsets are exact.
-                again, _ = self.probe([encoded])
+                again, _ = self.probe_texts([encoded])
                 again[:, H_DOC] = doc
                 hits = np.concatenate([hits[hits[:, H_DOC] != doc], again])
             # byte -> char index: count the UTF-8 lead bytes before it
             lead = (np.frombuffer(encoded, dtype=np.uint8) & 0xC0) != 0x80
             char_of_byte = np.cumsum(lead) - 1
-            char_maps[doc] = (starts[char_of_byte], ends[char_of_byte])
+            char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
         if len(hits):
             order = np.lexsort((hits[:, H_TOK], hits[:, H_DOC]))
             hits = hits[order]

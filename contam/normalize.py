@@ -19,8 +19,9 @@ import numpy.typing as npt
 
 from contam.config import NormConfig
 
-#: Character classes looked up by the tokenizer kernel, one byte per code point.
-SEP, WORD, CJK = 0, 1, 2
+#: Character classes looked up by the tokenizer kernel, one byte per code point; the CHANGER
+#: bit marks a token changer (`token_changers`), so the kernel can flag texts that need NFKC.
+SEP, WORD, CJK, CHANGER = 0, 1, 2, 4
 
 # Han ideographs (URO, extensions A-H, compatibility), kana and the iteration mark 々.
 _CJK_RANGES = (
@@ -39,6 +40,10 @@ _CJK_RANGES = (
 def normalize(text: str, config: NormConfig) -> str:
     """Return the text that tokens are cut from.
 
+    Only the tokens of the result matter, so NFKC is skipped when no character of the text
+    can change a token under it (`token_changers`): the fullwidth "，" of Chinese text becomes
+    "," under NFKC, a separator either way.
+
     Example:
         >>> normalize("Ｆｕｌｌ-width ÉCOLE", NormConfig())
         'full-width école'
@@ -46,6 +51,32 @@ def normalize(text: str, config: NormConfig) -> str:
     if text.isascii():
         # NFKC is the identity on ASCII and casefold equals lower there: the fast path.
         return text.lower() if config.casefold else text
+    folded = text.casefold() if config.casefold else text
+    if not config.nfkc or _changer_chars().isdisjoint(folded):
+        return folded
+    return _normalize_full(text, config)
+
+
+def fold_batch(
+    texts: list[str], config: NormConfig
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Case fold and UTF-8 encode texts into one buffer: (data, starts, ends).
+
+    This is `normalize` for every text without a token changer; the scan kernel flags the
+    others (the CHANGER bit of `char_classes`) and they are normalized fully and matched again.
+    """
+    parts = [
+        (t.lower() if t.isascii() else t.casefold()).encode("utf-8", "surrogatepass")
+        if config.casefold
+        else t.encode("utf-8", "surrogatepass")
+        for t in texts
+    ]
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    ends = np.cumsum(lengths)
+    return np.frombuffer(b"".join(parts) or b"\0", dtype=np.uint8), ends - lengths, ends
+
+
+def _normalize_full(text: str, config: NormConfig) -> str:
     if config.nfkc:
         text = unicodedata.normalize("NFKC", text)
     if config.casefold:
@@ -88,9 +119,53 @@ def normalize_with_offsets(
     return "".join(pieces), np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 
+@lru_cache(maxsize=1)
+def token_changers() -> npt.NDArray[np.bool_]:
+    """Code points that NFKC (or case folding then NFKC) can turn into other tokens.
+
+    That is: characters whose NFKC form differs and is not all separators (ﬁ, Ｆ, ①, ℃),
+    combining marks and the second halves of canonical compositions (they compose with the
+    character before), conjoining Hangul jamo, and characters whose case folding yields any of
+    these. A text without them tokenizes the same with or without NFKC.
+    """
+    classes = char_classes(True)
+    table = np.zeros(0x110000, dtype=np.bool_)
+    for cp in range(0x30000):
+        c = chr(cp)
+        nfkc = unicodedata.normalize("NFKC", c)
+        if nfkc != c and (classes[cp] != SEP or any(classes[ord(x)] != SEP for x in nfkc)):
+            table[cp] = True
+        if unicodedata.combining(c):
+            table[cp] = True
+        decomposition = unicodedata.decomposition(c).split()
+        if len(decomposition) == 2 and not decomposition[0].startswith("<"):
+            table[int(decomposition[1], 16)] = True
+    for lo, hi in ((0x1100, 0x11FF), (0xA960, 0xA97F), (0xD7B0, 0xD7FF), (0xE0100, 0xE01EF)):
+        table[lo : hi + 1] = True
+    for cp in range(0x30000):
+        c = chr(cp)
+        folded = c.casefold()
+        if folded != c and (
+            any(table[ord(x)] for x in folded) or unicodedata.normalize("NFKC", folded) != folded
+        ):
+            table[cp] = True
+    return table
+
+
+@lru_cache(maxsize=1)
+def _changer_chars() -> frozenset[str]:
+    return frozenset(map(chr, np.flatnonzero(token_changers()).tolist()))
+
+
+@lru_cache(maxsize=2)
+def kernel_classes(cjk_chars: bool) -> npt.NDArray[np.uint8]:
+    """`char_classes` with the CHANGER bit set, as the tokenizer kernel's lookup table."""
+    return char_classes(cjk_chars) | (token_changers().astype(np.uint8) * CHANGER)
+
+
 @lru_cache(maxsize=2)
 def char_classes(cjk_chars: bool) -> npt.NDArray[np.uint8]:
-    """SEP/WORD/CJK for every code point, as the tokenizer kernel's lookup table."""
+    """SEP/WORD/CJK for every code point."""
     table = np.zeros(0x110000, dtype=np.uint8)
     word_major = {"L", "N", "M"}
     # Planes 4 and up hold no letters or digits (unassigned, tags, private use): separators.

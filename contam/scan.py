@@ -266,8 +266,7 @@ def scan_shard(
     totals = {"docs": 0, "tokens": 0, "text_chars": 0}
     status, reason = "done", None
     try:
-        for batch in reader.batches():
-            found = matcher.match(batch)
+        for found in matcher.matches(reader.batches()):
             report(0, found.docs)
             totals["docs"] += found.docs
             totals["tokens"] += found.tokens

@@ -174,6 +174,13 @@ class ShardReader:
         return line, doc_id, text
 
     def _jsonl_docs(self, fmt: str) -> Iterator[tuple[int, str, str]]:
+        # The hot loop of reading: one plain string field is read inline; anything else
+        # (nested paths, several fields, bad records) goes through `_doc` and `_bad`.
+        plain = self.text_fields[0] if len(self.text_fields) == 1 else None
+        if plain is not None and ("." in plain or "[" in plain):
+            plain = None
+        id_field = self.id_field
+        loads = orjson.loads
         with open(self.path, "rb") as raw:
             stream = _decompressed(raw, fmt)
             line = 0
@@ -182,29 +189,32 @@ class ShardReader:
                 chunk = stream.read(_READ_CHUNK)
                 self._progress(raw.tell())
                 if not chunk:
-                    break
+                    if not rest:
+                        break
+                    chunk, rest = rest + b"\n", b""
                 lines = (rest + chunk).split(b"\n")
                 rest = lines.pop()
-                for text in lines:
+                for data in lines:
                     line += 1
-                    doc = self._json_line(text, line)
+                    try:
+                        record = loads(data)
+                    except orjson.JSONDecodeError as e:
+                        if data.strip():
+                            reason = (
+                                "not valid UTF-8" if "UTF-8" in str(e) else f"invalid JSON ({e})"
+                            )
+                            self._bad(line, reason)
+                        continue
+                    if plain is not None and type(record) is dict:
+                        text = record.get(plain)
+                        if type(text) is str:
+                            doc_id = record.get(id_field)
+                            self.stats.records += 1
+                            yield line, str(line) if doc_id is None else str(doc_id), text
+                            continue
+                    doc = self._doc(record, line)
                     if doc is not None:
                         yield doc
-            if rest.strip():
-                doc = self._json_line(rest, line + 1)
-                if doc is not None:
-                    yield doc
-
-    def _json_line(self, data: bytes, line: int) -> tuple[int, str, str] | None:
-        if not data.strip():
-            return None
-        try:
-            record = orjson.loads(data)
-        except orjson.JSONDecodeError as e:
-            reason = "not valid UTF-8" if "UTF-8" in str(e) else f"invalid JSON ({e})"
-            self._bad(line, reason)
-            return None
-        return self._doc(record, line)
 
     def _parquet_docs(self) -> Iterator[tuple[int, str, str]]:
         import pyarrow as pa

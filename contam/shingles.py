@@ -129,11 +129,13 @@ def finish(raw, length):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
-    """Cut ``d[s:e]`` (normalized UTF-8) into tokens; fill hashes and byte spans, return count.
+    """Cut ``d[s:e]`` (normalized UTF-8) into tokens; fill hashes and byte spans.
 
-    ``th``, ``ts``, ``te`` must hold ``e - s`` entries (a token has at least one byte).
+    Returns (token count, whether a character carried the CHANGER bit). ``th``, ``ts``, ``te``
+    must hold ``e - s`` entries (a token has at least one byte).
     """
     count = 0
+    changer = False
     i = s
     start = -1
     while i < e:
@@ -160,6 +162,9 @@ def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
             )
             w = 4
         cls = classes[cp]
+        if cls > 2:
+            changer = True
+            cls &= 3
         if cls == 1:
             if start < 0:
                 start = i
@@ -181,7 +186,7 @@ def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
         ts[count] = start
         te[count] = e
         count += 1
-    return count
+    return count, changer
 
 
 @njit(cache=True)
@@ -194,7 +199,7 @@ def tokenize_many(d, offsets, classes):  # type: ignore[no-untyped-def]
     tok_off = np.zeros(len(offsets), dtype=np.int64)
     for k in range(len(offsets) - 1):
         base = tok_off[k]
-        count = tokenize(d, offsets[k], offsets[k + 1], classes, th[base:], ts[base:], te[base:])
+        count, _ = tokenize(d, offsets[k], offsets[k + 1], classes, th[base:], ts[base:], te[base:])
         tok_off[k + 1] = base + count
     return th[: tok_off[-1]].copy(), tok_off
 
@@ -211,6 +216,22 @@ def run_hashes(th, s, e, n, base_n):  # type: ignore[no-untyped-def]
         if j - s >= n - 1:
             out[j - s - n + 1] = finish(raw, n)
     return out
+
+
+@njit(inline="always")
+def prefix_key(raw):  # type: ignore[no-untyped-def]
+    """Cheap, never-zero table key of a raw roll: the scan's trigger for short items, probed
+    at every token, so it skips `finish`; a trigger is only a candidate, `seq_hash` decides."""
+    return (raw ^ (raw >> U64(29))) | U64(1)
+
+
+@njit(cache=True)
+def prefix_raw(th, s, e):  # type: ignore[no-untyped-def]
+    """`prefix_key` of the token run ``th[s:e]``."""
+    raw = U64(0)
+    for j in range(s, e):
+        raw = raw * BASE + th[j]
+    return prefix_key(raw)
 
 
 @njit(cache=True)
@@ -306,7 +327,7 @@ def tokens(text: str, norm: NormConfig) -> list[str]:
     th = np.empty(size, dtype=np.uint64)
     ts = np.empty(size, dtype=np.int64)
     te = np.empty(size, dtype=np.int64)
-    count = tokenize(
+    count, _ = tokenize(
         as_bytes(data or b"\0"), 0, len(data), char_classes(norm.cjk_chars), th, ts, te
     )
     return [data[ts[k] : te[k]].decode() for k in range(count)]
