@@ -211,21 +211,25 @@ class _progress_bar:
         from contam.shards import find_shards
 
         try:
-            total = sum(p.stat().st_size for p in find_shards(list(paths)))
+            self.total = sum(p.stat().st_size for p in find_shards(list(paths)))
         except ContamError:
-            total = 0
-        self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                        desc="scan", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
+            self.total = 0
+        self.tqdm = tqdm
+        self.bar: Any = None  # made at the first progress, after the index log lines
         self.docs = 0
 
     def advance(self, raw: int, docs: int) -> None:
+        if self.bar is None:
+            self.bar = self.tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024,
+                                 desc="scan", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
         self.docs += docs
         self.bar.update(raw)
         if docs:
             self.bar.set_postfix_str(f"{self.docs:,} docs", refresh=False)
 
     def close(self) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 def summary_text(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float) -> str:

@@ -203,12 +203,12 @@ def item_metrics(  # type: ignore[no-untyped-def]
                     label_cov[i] = covered[1] / checkable[1]
             elif length >= short_min:
                 ngrams[i, part] = 1
+                if part == 1 and length > input_len[i]:
+                    label_cov[i] = 1.0 if short_found[i, part] else 0.0
                 if short_found[i, part]:
                     matched[i, part] = 1
                     coverage[i, part] = 1.0
                     longest[i, part] = length
-                    if part == 1 and length > input_len[i]:
-                        label_cov[i] = 1.0
     return ngrams, matched, coverage, longest, boiler, label_cov
 
 

@@ -13,7 +13,7 @@ Planted contamination (every other item is absent by construction):
     quiz-003  verbatim text                                  corpus/web/part-000.jsonl
     quiz-030  verbatim text, in two documents                corpus/web/part-000.jsonl
                                                              corpus/books/chapters.jsonl.zst
-    quiz-011  verbatim text followed by "Answer: ..."        corpus/web/part-001.jsonl.gz
+    quiz-011  verbatim text followed directly by its answer corpus/web/part-001.jsonl.gz
     quiz-038  verbatim (short item, < 13 words)              corpus/web/part-001.jsonl.gz
     quiz-022  first half of its words only (partial leak)    corpus/books/chapters.jsonl.zst
     quiz-007  UPPER CASE, commas dropped, "?" -> "."         corpus/notes/puzzle-club-minutes.txt
@@ -1020,7 +1020,7 @@ def planted_copy(key: str, rng: random.Random) -> str:
     num = key.split("-")[0]
     text = quiz_text(num)
     if num == "011":
-        return f"{text} Answer: {QUIZ[10][1]}."
+        return f"{text} {QUIZ[10][1]}."
     if num == "007":
         return text.upper().replace(",", "").replace("?", ".")
     if num == "015":

@@ -57,26 +57,35 @@ def source_docs() -> list[str]:
     return docs
 
 
-def build_corpus(path: Path, size: int, seed: int = 0) -> int:
-    """Write ~size bytes of JSONL, zstd-compressed in 8 MB frames; returns the JSONL bytes."""
+def build_corpus(folder: Path, size: int, shard_size: int = 64 << 20, seed: int = 0) -> int:
+    """Write ~size bytes of JSONL as .jsonl.zst shards of ~shard_size (8 MB zstd frames).
+
+    Documents are drawn in shuffled passes over the whole shared corpus, so the byte mix is
+    the corpus's own. Returns the uncompressed JSONL bytes written.
+    """
     rng = random.Random(seed)
     docs = source_docs()
-    written = 0
-    n = 0
+    order: list[int] = []
+    written = n = 0
     cctx = zstandard.ZstdCompressor(level=3)
-    with open(path, "wb") as f:
-        while written < size:
-            block = []
-            block_size = 0
-            while block_size < 8 << 20 and written + block_size < size:
-                text = rng.choice(docs)
-                line = orjson.dumps({"id": f"doc-{n}", "text": text}) + b"\n"
-                block.append(line)
-                block_size += len(line)
-                n += 1
-            data = b"".join(block)
-            f.write(cctx.compress(data))
-            written += len(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    while written < size:
+        with open(folder / f"part-{written // shard_size:05d}.jsonl.zst", "wb") as f:
+            shard_end = min(size, written + shard_size)
+            while written < shard_end:
+                block = []
+                block_size = 0
+                while block_size < 8 << 20 and written + block_size < shard_end:
+                    if not order:
+                        order = list(range(len(docs)))
+                        rng.shuffle(order)
+                    line = orjson.dumps({"id": f"doc-{n}", "text": docs[order.pop()]}) + b"\n"
+                    block.append(line)
+                    block_size += len(line)
+                    n += 1
+                data = b"".join(block)
+                f.write(cctx.compress(data))
+                written += len(data)
     return written
 
 
@@ -87,22 +96,23 @@ def naive_baseline(path: Path, index_texts: list[str], limit: int) -> tuple[floa
     for text in index_texts:
         words = word.findall(text.lower())
         grams.update(" ".join(words[i : i + 13]) for i in range(len(words) - 12))
-    reader = zstandard.ZstdDecompressor().stream_reader(open(path, "rb"), read_across_frames=True)
     started = time.perf_counter()
     consumed = hits = 0
     rest = b""
-    while consumed < limit:
-        chunk = reader.read(1 << 22)
-        if not chunk:
-            break
-        lines = (rest + chunk).split(b"\n")
-        rest = lines.pop()
-        for line in lines:
-            consumed += len(line) + 1
-            words = word.findall(orjson.loads(line)["text"].lower())
-            for i in range(len(words) - 12):
-                if " ".join(words[i : i + 13]) in grams:
-                    hits += 1
+    with open(sorted(path.glob("*.jsonl.zst"))[0], "rb") as raw:
+        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
+        while consumed < limit:
+            chunk = reader.read(1 << 22)
+            if not chunk:
+                break
+            lines = (rest + chunk).split(b"\n")
+            rest = lines.pop()
+            for line in lines:
+                consumed += len(line) + 1
+                words = word.findall(orjson.loads(line)["text"].lower())
+                for i in range(len(words) - 12):
+                    if " ".join(words[i : i + 13]) in grams:
+                        hits += 1
     return consumed / (time.perf_counter() - started) / 1e6, hits
 
 
@@ -165,8 +175,8 @@ def main() -> None:
           f"{'baseline':>9} {'ratio':>6}")  # fmt: skip
     for size_text in args.sizes.split(","):
         size = parse_size(size_text)
-        corpus = work / f"corpus-{size_text.strip()}.jsonl.zst"
-        if not corpus.exists():
+        corpus = work / f"corpus-{size_text.strip()}"
+        if not (work / f"{corpus.name}.bytes").exists():
             jsonl_bytes = build_corpus(corpus, size)
             (work / f"{corpus.name}.bytes").write_text(str(jsonl_bytes))
         jsonl_bytes = int((work / f"{corpus.name}.bytes").read_text())
