@@ -18,12 +18,18 @@ from numba import njit
 
 from contam.config import NormConfig
 from contam.lookup import Lookup
-from contam.normalize import fold_batch, kernel_classes, normalize, normalize_with_offsets
+from contam.normalize import (
+    encode_batch,
+    kernel_classes,
+    lower_ascii,
+    normalize_full,
+    normalize_with_offsets,
+)
 from contam.records import DocBatch
 from contam.shingles import BASE, base_power, bloom_maybe, finish, prefix_key, table_get, tokenize
 
 I64 = npt.NDArray[np.int64]
-Folded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
+Encoded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
 Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer flags
 
 # hit columns
@@ -227,7 +233,9 @@ class Matcher:
     def __init__(self, lookup: Lookup, norm: NormConfig) -> None:
         self.lookup = lookup
         self.norm = norm
-        self.classes = kernel_classes(norm.cjk_chars)
+        # first pass: flag the texts that need NFKC; texts normalized in Python: no flags
+        self.classes = kernel_classes(norm.cjk_chars, norm.nfkc)
+        self.plain_classes = kernel_classes(norm.cjk_chars, False)
         self.base_n = base_power(lookup.n)
         self.base_k0 = base_power(lookup.short_min)
 
@@ -236,61 +244,66 @@ class Matcher:
         data: npt.NDArray[np.uint8],
         starts: npt.NDArray[np.int64],
         ends: npt.NDArray[np.int64],
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        """Kernel over normalized UTF-8 documents ``data[starts[k]:ends[k]]``: hits, tokens per
-        document, and which documents hold a token changer."""
+        classes: npt.NDArray[np.uint8],
+    ) -> Probed:
+        """Kernel over UTF-8 documents ``data[starts[k]:ends[k]]``: hits, tokens per document,
+        and which documents hold a character flagged in ``classes``."""
         lk = self.lookup
-        hits, tokens, changers = probe_docs(
-            data, starts, ends, self.classes, lk.n, self.base_n, lk.short_min, self.base_k0,
+        return probe_docs(  # type: ignore[no-any-return]
+            data, starts, ends, classes, lk.n, self.base_n, lk.short_min, self.base_k0,
             lk.gram_keys, lk.gram_vals, lk.bloom, lk.prefix_keys, lk.prefix_vals,
             lk.short_keys, lk.short_vals,
         )  # fmt: skip
-        return hits, tokens, changers
 
-    def probe_texts(
-        self, texts: list[bytes]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """Hits and tokens per document of already normalized, encoded texts."""
+    def probe_raw(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> Probed:
+        """First pass over an `encode_batch` buffer (no GIL held): fold ASCII letters in place,
+        probe, and flag the documents that need NFKC."""
+        if self.norm.casefold:
+            lower_ascii(data)
+        return self.probe(data, starts, ends, self.classes)
+
+    def probe_texts(self, texts: list[bytes], classes: npt.NDArray[np.uint8]) -> Probed:
+        """`probe` over separately encoded texts."""
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         ends = np.cumsum(lengths)
         data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
-        hits, tokens, _ = self.probe(data, ends - lengths, ends)
-        return hits, tokens
+        return self.probe(data, ends - lengths, ends, classes)
 
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
-        folded = fold_batch(batch.texts, self.norm)
-        return self.finish(batch, folded, self.probe(*folded))
+        encoded = encode_batch(batch.texts, self.norm)
+        return self.finish(batch, encoded, self.probe_raw(*encoded))
 
     def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
         """`match` over a stream, the kernel of one batch running (without the GIL) in a
-        thread while the next batch is read and case folded."""
+        thread while the next batch is read and encoded."""
         with ThreadPoolExecutor(1) as kernel:
-            pending: tuple[DocBatch, Folded, Future[Probed]] | None = None
+            pending: tuple[DocBatch, Encoded, Future[Probed]] | None = None
             for batch in batches:
-                folded = fold_batch(batch.texts, self.norm)
-                running = kernel.submit(self.probe, *folded)
+                encoded = encode_batch(batch.texts, self.norm)
+                running = kernel.submit(self.probe_raw, *encoded)
                 if pending is not None:
                     yield self.finish(pending[0], pending[1], pending[2].result())
-                pending = (batch, folded, running)
+                pending = (batch, encoded, running)
             if pending is not None:
                 yield self.finish(pending[0], pending[1], pending[2].result())
 
-    def finish(self, batch: DocBatch, folded: Folded, probed: Probed) -> BatchMatches:
-        """Redo the documents that need full NFKC, then turn hits into spans with offsets."""
-        data, starts, ends = folded
-        hits, doc_tokens, changers = probed
+    def finish(self, batch: DocBatch, encoded: Encoded, probed: Probed) -> BatchMatches:
+        """Redo the documents that need NFKC, then turn hits into spans with offsets."""
+        data, starts, ends = encoded
+        hits, doc_tokens, flagged = probed
         normalized: dict[int, bytes] = {}
-        if self.norm.nfkc and changers.any():
-            # The few documents whose NFKC form has other tokens: normalize fully, match again.
-            redo = np.flatnonzero(changers)
+        if flagged.any():
+            # The kernel saw a token changer in these folded texts: `normalize` is the full one.
+            redo = np.flatnonzero(flagged)
             for k in redo.tolist():
-                normalized[k] = normalize(batch.texts[k], self.norm).encode(
-                    "utf-8", "surrogatepass"
-                )
-            again, again_tokens = self.probe_texts([normalized[k] for k in redo.tolist()])
+                text = normalize_full(batch.texts[k], self.norm)
+                normalized[k] = text.encode("utf-8", "surrogatepass")
+            again, again_tokens, _ = self.probe_texts(
+                [normalized[k] for k in redo.tolist()], self.plain_classes
+            )
             again[:, H_DOC] = redo[again[:, H_DOC]]
-            hits = np.concatenate([hits[~changers[hits[:, H_DOC]]], again])
+            hits = np.concatenate([hits[~flagged[hits[:, H_DOC]]], again])
             doc_tokens[redo] = again_tokens
         tokens = int(doc_tokens.sum())
         hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
@@ -300,15 +313,15 @@ class Matcher:
             if text.isascii():
                 continue
             pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
-            encoded = pieces.encode("utf-8", "surrogatepass")
-            if encoded != normalized.get(doc, data[starts[doc] : ends[doc]].tobytes()):
+            piecewise = pieces.encode("utf-8", "surrogatepass")
+            if piecewise != normalized.get(doc, data[starts[doc] : ends[doc]].tobytes()):
                 # Rare composing sequences normalize differently piecewise: match the doc
                 # again on the piecewise text so its offsets are exact.
-                again, _ = self.probe_texts([encoded])
+                again, _, _ = self.probe_texts([piecewise], self.plain_classes)
                 again[:, H_DOC] = doc
                 hits = np.concatenate([hits[hits[:, H_DOC] != doc], again])
             # byte -> char index: count the UTF-8 lead bytes before it
-            lead = (np.frombuffer(encoded, dtype=np.uint8) & 0xC0) != 0x80
+            lead = (np.frombuffer(piecewise, dtype=np.uint8) & 0xC0) != 0x80
             char_of_byte = np.cumsum(lead) - 1
             char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
         if len(hits):

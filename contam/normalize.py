@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
+from numba import njit
 
 from contam.config import NormConfig
 
@@ -54,29 +55,39 @@ def normalize(text: str, config: NormConfig) -> str:
     folded = text.casefold() if config.casefold else text
     if not config.nfkc or _changer_chars().isdisjoint(folded):
         return folded
-    return _normalize_full(text, config)
+    return normalize_full(text, config)
 
 
-def fold_batch(
+def encode_batch(
     texts: list[str], config: NormConfig
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Case fold and UTF-8 encode texts into one buffer: (data, starts, ends).
+    """Non-ASCII texts case folded, all UTF-8 encoded into one writable buffer.
 
-    This is `normalize` for every text without a token changer; the scan kernel flags the
-    others (the CHANGER bit of `char_classes`) and they are normalized fully and matched again.
+    The scan kernel finishes `normalize` on it without the GIL: `lower_ascii` folds the ASCII
+    letters in place, and the CHANGER bit of `kernel_classes` flags the few texts that need
+    NFKC; only those are normalized again in Python and matched again.
     """
     parts = [
-        (t.lower() if t.isascii() else t.casefold()).encode("utf-8", "surrogatepass")
-        if config.casefold
-        else t.encode("utf-8", "surrogatepass")
+        (t if t.isascii() or not config.casefold else t.casefold()).encode("utf-8", "surrogatepass")
         for t in texts
     ]
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
     ends = np.cumsum(lengths)
-    return np.frombuffer(b"".join(parts) or b"\0", dtype=np.uint8), ends - lengths, ends
+    data = np.frombuffer(bytearray(b"".join(parts) or b"\0"), dtype=np.uint8)
+    return data, ends - lengths, ends
 
 
-def _normalize_full(text: str, config: NormConfig) -> str:
+@njit(cache=True, nogil=True)
+def lower_ascii(d):  # type: ignore[no-untyped-def]
+    """Lower-case the ASCII letters of a UTF-8 buffer in place (what casefold does to them)."""
+    for i in range(len(d)):
+        b = d[i]
+        if 65 <= b <= 90:
+            d[i] = b + 32
+
+
+def normalize_full(text: str, config: NormConfig) -> str:
+    """`normalize` of a text known to hold a token changer: NFKC, case folding, NFKC."""
     if config.nfkc:
         text = unicodedata.normalize("NFKC", text)
     if config.casefold:
@@ -157,10 +168,11 @@ def _changer_chars() -> frozenset[str]:
     return frozenset(map(chr, np.flatnonzero(token_changers()).tolist()))
 
 
-@lru_cache(maxsize=2)
-def kernel_classes(cjk_chars: bool) -> npt.NDArray[np.uint8]:
-    """`char_classes` with the CHANGER bit set, as the tokenizer kernel's lookup table."""
-    return char_classes(cjk_chars) | (token_changers().astype(np.uint8) * CHANGER)
+@lru_cache(maxsize=4)
+def kernel_classes(cjk_chars: bool, changers: bool) -> npt.NDArray[np.uint8]:
+    """`char_classes`, with the CHANGER bit when asked: the scan kernel's lookup table."""
+    table = char_classes(cjk_chars)
+    return table | (token_changers().astype(np.uint8) * CHANGER) if changers else table
 
 
 @lru_cache(maxsize=2)

@@ -1,0 +1,57 @@
+"""The matcher's in-kernel normalization (ASCII folding, CASED and CHANGER flags) must give
+exactly the tokens of `normalize`, the function items go through."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contam.benches import resolve_bench
+from contam.config import NGramConfig, NormConfig
+from contam.index import build_index
+from contam.lookup import Lookup
+from contam.match import Matcher
+from contam.records import DocBatch
+from contam.shingles import tokens
+
+# ASCII, cased non-ASCII (É ß Ж ǰ İ), changers (ﬁ ² Ｆ ① combining acute), CJK and
+# fullwidth punctuation, Devanagari with a vowel sign, Hangul jamo.
+ALPHABET = "aZ 9.,'\nÉéßЖжǰİﬁ²Ｆ①\u0301e天下，。カー\u0915\u093f\u1100\u1161"
+TEXTS = st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=40), min_size=1, max_size=8)
+NORM = NormConfig()
+
+
+def matcher_for(texts: list[str], tmp: Path, n: int) -> Matcher:
+    path = tmp / "items.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts))
+    )
+    index = build_index(
+        resolve_bench(str(path)), NORM, NGramConfig(n=n, short_min=1, boilerplate_items=99)
+    )
+    return Matcher(Lookup.merge([index]), NORM)
+
+
+@given(TEXTS)
+def test_kernel_tokens_equal_normalize_tokens(tmp_path_factory, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    matcher = matcher_for(["placeholder item text"], tmp_path_factory.mktemp("m"), 2)
+    found = matcher.match(
+        DocBatch("s", [str(i) for i in range(len(texts))], list(range(len(texts))), texts)
+    )
+    assert found.tokens == sum(len(tokens(t, NORM)) for t in texts)
+
+
+@given(TEXTS)
+def test_every_item_text_as_a_document_is_found(tmp_path_factory, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    matcher = matcher_for(texts, tmp_path_factory.mktemp("m"), 2)
+    found = matcher.match(DocBatch("s", ["d"] * len(texts), [1] * len(texts), texts))
+    matched_items = {int(item) for item in found.spans[:, 1]}
+    expected = {i for i, t in enumerate(texts) if len(tokens(t, NORM)) >= 1}
+    assert matched_items >= expected
+    for doc, item, first, end, c0, c1, _ in found.spans.tolist():
+        if doc == item:  # the span of an item in its own copy covers all its tokens
+            assert end - first == len(tokens(texts[item], NORM))
+            assert 0 <= c0 < c1 <= len(texts[doc])
