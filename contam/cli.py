@@ -180,7 +180,7 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
         label_fields=tuple(kw["label_field"]),
     )
     log = None if quiet else functools.partial(click.echo, err=True)
-    bar = None if quiet else _progress_bar(paths)
+    bar = None if quiet else _ProgressBar(paths)
     started = time.perf_counter()
     try:
         result = run_scan(
@@ -202,7 +202,7 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
         click.echo(f"reports in {result.out}/ (items.parquet, matches.parquet, benches.parquet)")
 
 
-class _progress_bar:
+class _ProgressBar:
     """tqdm bar over raw shard bytes, with documents read as its postfix."""
 
     def __init__(self, paths: tuple[str, ...]) -> None:

@@ -59,6 +59,16 @@ class Lookup:
     def items(self) -> int:
         return int(self.item_base[-1])
 
+    def item_names(self) -> dict[str, list[str | None]]:
+        """bench, split, item_id and group of every item, in item-number order."""
+        names: dict[str, list[str | None]] = {"bench": [], "split": [], "item_id": [], "group": []}
+        for b in self.benches:
+            names["bench"] += [b.bench] * len(b.item_ids)
+            names["split"] += b.splits
+            names["item_id"] += b.item_ids
+            names["group"] += b.groups
+        return names
+
     @classmethod
     def merge(cls, benches: list[BenchIndex]) -> Lookup:
         n = int(benches[0].manifest["ngram"]["n"])

@@ -34,6 +34,8 @@ Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer
 
 # hit columns
 H_DOC, H_KIND, H_KEY, H_TOK, H_LEN, H_BYTE0, H_BYTE1 = range(7)
+# span columns (byte offsets until `Matcher.finish` turns them into char offsets)
+S_DOC, S_ITEM, S_TOK0, S_TOK1, S_CHAR0, S_CHAR1, S_INPUT = range(7)
 KIND_GRAM, KIND_SHORT = 0, 1
 
 
@@ -288,6 +290,16 @@ class Matcher:
             if pending is not None:
                 yield self.finish(pending[0], pending[1], pending[2].result())
 
+    def _rematch(
+        self, hits: I64, doc_tokens: I64, docs: I64, texts: list[bytes]
+    ) -> tuple[I64, I64]:
+        """Replace the hits and token counts of batch documents ``docs`` by those of
+        ``texts``, their normalized bytes (already final: no flags)."""
+        again, again_tokens, _ = self.probe_texts(texts, self.plain_classes)
+        again[:, H_DOC] = docs[again[:, H_DOC]]
+        doc_tokens[docs] = again_tokens
+        return np.concatenate([hits[~np.isin(hits[:, H_DOC], docs)], again]), doc_tokens
+
     def finish(self, batch: DocBatch, encoded: Encoded, probed: Probed) -> BatchMatches:
         """Redo the documents that need NFKC, then turn hits into spans with offsets."""
         data, starts, ends = encoded
@@ -299,41 +311,33 @@ class Matcher:
             for k in redo.tolist():
                 text = normalize_full(batch.texts[k], self.norm)
                 normalized[k] = text.encode("utf-8", "surrogatepass")
-            again, again_tokens, _ = self.probe_texts(
-                [normalized[k] for k in redo.tolist()], self.plain_classes
+            hits, doc_tokens = self._rematch(
+                hits, doc_tokens, redo, [normalized[k] for k in redo.tolist()]
             )
-            again[:, H_DOC] = redo[again[:, H_DOC]]
-            hits = np.concatenate([hits[~flagged[hits[:, H_DOC]]], again])
-            doc_tokens[redo] = again_tokens
-        tokens = int(doc_tokens.sum())
         hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
-        char_maps: dict[int, tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]] = {}
+        char_maps: dict[int, tuple[I64, I64]] = {}
         for doc in hit_docs.tolist():
             text = batch.texts[doc]
             if text.isascii():
-                continue
+                continue  # byte offsets are char offsets
             pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
             piecewise = pieces.encode("utf-8", "surrogatepass")
             if piecewise != normalized.get(doc, data[starts[doc] : ends[doc]].tobytes()):
                 # Rare composing sequences normalize differently piecewise: match the doc
                 # again on the piecewise text so its offsets are exact.
-                again, _, _ = self.probe_texts([piecewise], self.plain_classes)
-                again[:, H_DOC] = doc
-                hits = np.concatenate([hits[hits[:, H_DOC] != doc], again])
+                hits, doc_tokens = self._rematch(hits, doc_tokens, np.array([doc]), [piecewise])
             # byte -> char index: count the UTF-8 lead bytes before it
             lead = (np.frombuffer(piecewise, dtype=np.uint8) & 0xC0) != 0x80
             char_of_byte = np.cumsum(lead) - 1
             char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
-        if len(hits):
-            order = np.lexsort((hits[:, H_TOK], hits[:, H_DOC]))
-            hits = hits[order]
         spans = spans_of(self.lookup, hits)
         for r in range(len(spans)):
-            doc = int(spans[r, 0])
+            doc = int(spans[r, S_DOC])
             if doc in char_maps:
-                starts, ends = char_maps[doc]
-                spans[r, 4] = starts[spans[r, 4]]
-                spans[r, 5] = ends[spans[r, 5] - 1]
+                char_start, char_end = char_maps[doc]
+                spans[r, S_CHAR0] = char_start[spans[r, S_CHAR0]]
+                spans[r, S_CHAR1] = char_end[spans[r, S_CHAR1] - 1]
+        tokens = int(doc_tokens.sum())
         return BatchMatches(
             hits, spans, tokens, len(batch.texts), batch.text_chars, batch.doc_ids, batch.lines
         )

@@ -243,14 +243,10 @@ def items_table(
     has_label = lookup.full_len > lookup.input_len
     with np.errstate(invalid="ignore"):
         dirty[:, 1] &= ~has_label | (label_cov >= threshold)
-    benches, splits, ids, groups = [], [], [], []
-    for b in lookup.benches:
-        benches += [b.bench] * len(b.item_ids)
-        splits += b.splits
-        ids += b.item_ids
-        groups += b.groups
+    names = lookup.item_names()
     columns: list[Any] = [
-        benches, splits, ids, groups, lookup.input_len, lookup.full_len, boiler,
+        names["bench"], names["split"], names["item_id"], names["group"],
+        lookup.input_len, lookup.full_len, boiler,
     ]  # fmt: skip
     for part in range(2):
         columns += [
@@ -267,11 +263,7 @@ def items_table(
 
 def matches_table(lookup: Lookup, commits: list[ShardCommit]) -> pa.Table:
     """All committed spans with bench, split and item id, sorted for a stable report."""
-    names = {"bench": [], "split": [], "item_id": []}  # type: dict[str, list[str]]
-    for b in lookup.benches:
-        names["bench"] += [b.bench] * len(b.item_ids)
-        names["split"] += b.splits
-        names["item_id"] += b.item_ids
+    names = {k: pa.array(v, pa.string()) for k, v in lookup.item_names().items()}
     parts = []
     for c in commits:
         if c.matches.num_rows == 0:
@@ -281,9 +273,9 @@ def matches_table(lookup: Lookup, commits: list[ShardCommit]) -> pa.Table:
         parts.append(
             pa.table(
                 [
-                    pa.array(names["bench"]).take(item),
-                    pa.array(names["split"]).take(item),
-                    pa.array(names["item_id"]).take(item),
+                    names["bench"].take(item),
+                    names["split"].take(item),
+                    names["item_id"].take(item),
                     shard,
                     *[c.matches.column(f.name) for f in SHARD_MATCHES_SCHEMA][1:],
                 ],

@@ -31,7 +31,20 @@ from contam.config import ScanConfig, index_fingerprint
 from contam.errors import ReportError, ShardError
 from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
-from contam.match import H_DOC, H_KEY, H_KIND, KIND_GRAM, KIND_SHORT, Matcher
+from contam.match import (
+    H_KEY,
+    H_KIND,
+    KIND_GRAM,
+    KIND_SHORT,
+    S_CHAR0,
+    S_CHAR1,
+    S_DOC,
+    S_INPUT,
+    S_ITEM,
+    S_TOK0,
+    S_TOK1,
+    Matcher,
+)
 from contam.report import (
     SHARD_MATCHES_SCHEMA,
     ShardCommit,
@@ -277,22 +290,19 @@ def scan_shard(
             spans = found.spans
             if len(spans) == 0:
                 continue
-            pairs = np.unique(spans[:, H_DOC] * lookup.items + spans[:, 1])
-            docs_full += np.bincount(pairs % lookup.items, minlength=lookup.items)
-            inputs = spans[spans[:, 6] == 1]
-            pairs = np.unique(inputs[:, H_DOC] * lookup.items + inputs[:, 1])
-            docs_input += np.bincount(pairs % lookup.items, minlength=lookup.items)
-            doc = spans[:, 0]
+            docs_full += _docs_per_item(spans, lookup.items)
+            docs_input += _docs_per_item(spans[spans[:, S_INPUT] == 1], lookup.items)
+            doc = spans[:, S_DOC]
             match_parts.append(
                 pa.table(
                     [
-                        spans[:, 1].astype(np.int32),
+                        spans[:, S_ITEM].astype(np.int32),
                         pa.array(found.doc_ids).take(doc),
                         pa.array(found.lines, pa.int64()).take(doc),
-                        spans[:, 4],
-                        spans[:, 5],
-                        (spans[:, 3] - spans[:, 2]).astype(np.int32),
-                        spans[:, 6] == 1,
+                        spans[:, S_CHAR0],
+                        spans[:, S_CHAR1],
+                        (spans[:, S_TOK1] - spans[:, S_TOK0]).astype(np.int32),
+                        spans[:, S_INPUT] == 1,
                     ],
                     schema=SHARD_MATCHES_SCHEMA,
                 )
@@ -325,6 +335,12 @@ def scan_shard(
         docs_input[matched_items],
         pa.concat_tables(match_parts) if match_parts else SHARD_MATCHES_SCHEMA.empty_table(),
     ).write(out / "shards" / shard_key(path))
+
+
+def _docs_per_item(spans: np.ndarray, items: int) -> np.ndarray:
+    """How many distinct documents of a batch hold spans of each item."""
+    pairs = np.unique(spans[:, S_DOC] * items + spans[:, S_ITEM])
+    return np.bincount(pairs % items, minlength=items)
 
 
 def finish_reports(
