@@ -103,10 +103,10 @@ def normalize_with_offsets(
 ) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """Normalize piecewise, keeping where each output character came from.
 
-    The text is cut before every character that does not combine with the one before it,
-    each piece is normalized alone, and output character ``k`` maps to the original span
-    ``[starts[k], ends[k])``. This equals `normalize` on all but rare composing sequences
-    (Hangul jamo written apart); callers that need exact offsets tokenize this output.
+    The text is cut before every character that cannot join the one before it under NFKC
+    (see `_joiners`), each piece is normalized alone, and output character ``k`` maps to the
+    original span ``[starts[k], ends[k])``. Callers compare the result with `normalize` and
+    fall back to matching this output should they ever differ.
 
     Example:
         >>> s, a, b = normalize_with_offsets("Ｆ-x", NormConfig())
@@ -119,9 +119,10 @@ def normalize_with_offsets(
     pieces: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
+    joiners = _joiners()
     cut = 0
     for i in range(1, len(text) + 1):
-        if i == len(text) or not unicodedata.combining(text[i]):
+        if i == len(text) or not joiners[ord(text[i])]:
             piece = normalize(text[cut:i], config)
             pieces.append(piece)
             starts.extend([cut] * len(piece))
@@ -159,6 +160,28 @@ def token_changers() -> npt.NDArray[np.bool_]:
         if folded != c and (
             any(table[ord(x)] for x in folded) or unicodedata.normalize("NFKC", folded) != folded
         ):
+            table[cp] = True
+    return table
+
+
+@lru_cache(maxsize=1)
+def _joiners() -> npt.NDArray[np.bool_]:
+    """Code points NFKC can merge with or reorder against the character before them:
+    combining marks, second halves of canonical compositions, Hangul jamo vowels and finals,
+    and characters whose NFKC form starts with one of those."""
+    table = np.zeros(0x110000, dtype=np.bool_)
+    for cp in range(0x30000):
+        c = chr(cp)
+        if unicodedata.combining(c):
+            table[cp] = True
+        decomposition = unicodedata.decomposition(c).split()
+        if len(decomposition) == 2 and not decomposition[0].startswith("<"):
+            table[int(decomposition[1], 16)] = True
+    table[0x1160:0x1200] = True
+    table[0xD7B0:0xD800] = True
+    for cp in range(0x30000):
+        nfkc = unicodedata.normalize("NFKC", chr(cp))
+        if nfkc and table[ord(nfkc[0])]:
             table[cp] = True
     return table
 

@@ -55,3 +55,10 @@ def test_every_item_text_as_a_document_is_found(tmp_path_factory, texts: list[st
         if doc == item:  # the span of an item in its own copy covers all its tokens
             assert end - first == len(tokens(texts[item], NORM))
             assert 0 <= c0 < c1 <= len(texts[doc])
+
+
+def test_jamo_item_found_in_its_own_copy(tmp_path: Path) -> None:
+    text = "\u1100\u1161 and more"
+    matcher = matcher_for([text], tmp_path, 2)
+    found = matcher.match(DocBatch("s", ["d"], [1], [f"«{text}»"]))
+    assert [(s[1], s[4], s[5]) for s in found.spans.tolist()] == [(0, 1, 1 + len(text))]

@@ -48,3 +48,10 @@ def test_offsets_of_a_ligature_map_to_its_source_char() -> None:
     assert normalized == "afib"
     assert starts.tolist() == [0, 1, 1, 2]
     assert ends.tolist() == [1, 2, 2, 3]
+
+
+def test_conjoining_jamo_compose_across_the_piecewise_cut() -> None:
+    # ᄀ + ᅡ are two starters that NFKC composes into 가: one piece, one output char
+    normalized, starts, ends = normalize_with_offsets("x \u1100\u1161!", NORM)
+    assert normalized == normalize("x \u1100\u1161!", NORM) == "x 가!"
+    assert (starts.tolist(), ends.tolist()) == ([0, 1, 2, 4], [1, 2, 4, 5])
