@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from contam import benches as bench_registry
-from contam.config import NGramConfig, NormConfig, ScanConfig, default_index_dir
+from contam.config import PRESET_NAMES, NGramConfig, NormConfig, ScanConfig, default_index_dir
 from contam.errors import ContamError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,8 +40,8 @@ def _errors_to_exit(func: F) -> F:
 def _index_options(func: F) -> F:
     """Options that decide what an index holds (all part of its fingerprint)."""
     options = [
-        click.option("--ngram", "n", type=int, default=13, show_default=True,
-                     help="n-gram length in tokens."),
+        click.option("--ngram", "n", type=int, default=NGramConfig().n, show_default=True,
+                     help="Seed n-gram length in tokens (at most 8)."),
         click.option("--short-min", type=int, default=5, show_default=True,
                      help="Items shorter than n tokens are matched whole if at least this long."),
         click.option("--boilerplate-items", type=int, default=5, show_default=True,
@@ -113,7 +113,22 @@ def cli() -> None:
     type=float,
     default=0.5,
     show_default=True,
-    help="An item part is contaminated when this fraction of its tokens is matched.",
+    help="contam preset: an item part is contaminated when aligned spans cover this fraction "
+    "of its distinctive tokens.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(PRESET_NAMES),
+    default="contam",
+    show_default=True,
+    help="Definition that sets the contaminated column; every preset gets its own columns.",
+)
+@click.option(
+    "--max-gap",
+    type=int,
+    default=ScanConfig().max_gap,
+    show_default=True,
+    help="Most tokens an aligned span skips between exact runs (0: exact matching only).",
 )
 @click.option(
     "--workers",
@@ -162,6 +177,8 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
         norm=norm,
         ngram=ngram,
         threshold=kw["threshold"],
+        preset=kw["preset"],
+        max_gap=kw["max_gap"],
         text_fields=tuple(kw["text_field"]),
         id_field=kw["id_field"],
         batch_chars=kw["batch_mb"] << 20,
@@ -233,10 +250,15 @@ class _ProgressBar:
 
 
 def summary_text(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float) -> str:
-    """The per-bench table printed at the end of a scan."""
-    head = ("bench", "split", "items", "contaminated", "%", "input", "input+label")
+    """The per-bench table printed at the end of a scan: the chosen preset's counts, then how
+    many items each other preset calls contaminated."""
+    chosen = [r for r in rows if r["chosen"]]
+    others = [p for p in PRESET_NAMES if p != chosen[0]["preset"]] if chosen else []
+    count_of = {(r["bench"], r["split"], r["preset"]): r["contaminated"] for r in rows}
+    head = ("bench", "split", "items", f"{chosen[0]['preset'] if chosen else ''}", "%",
+            "input", "input+label", *others)  # fmt: skip
     lines = [head]
-    for r in rows:
+    for r in chosen:
         lines.append(
             (
                 r["bench"],
@@ -246,6 +268,7 @@ def summary_text(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float
                 f"{100 * r['contaminated_fraction']:.2f}",
                 f"{r['input_contaminated']:,}",
                 f"{r['full_contaminated']:,}",
+                *[f"{count_of[r['bench'], r['split'], p]:,}" for p in others],
             )
         )
     widths = [max(len(row[i]) for row in lines) for i in range(len(head))]

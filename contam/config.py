@@ -17,6 +17,10 @@ from contam.errors import ConfigError
 #: Version of the token and n-gram hash scheme (xxh64 per token, polynomial roll, fmix64).
 #: Bump it whenever `shingles.py` would hash the same text differently.
 HASH_SCHEME = "xxh64p2"
+#: Longest seed n-gram: every 8-gram (PaLM) and 13-gram (GPT-3) must contain a seed.
+MAX_SEED_N = 8
+#: The published definitions every scan computes (`presets.PRESETS` describes them).
+PRESET_NAMES = ("contam", "gpt3", "palm", "llama2", "gpt4")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +46,10 @@ class NGramConfig:
     """Which token sequences of an item are indexed.
 
     Args:
-        n: n-gram length in tokens (13 follows GPT-3 and most later reports).
+        n: seed n-gram length in tokens. Exact n-grams found in a document seed the alignment
+            of an item with it; 8 (PaLM's n-gram) still leaves exact seeds in a copy with one
+            word in ten changed. At most 8: the published definitions are computed from the
+            aligned runs, and PaLM's 8-grams and GPT-3's 13-grams each hold a seed.
         short_min: an item (or its input part) shorter than ``n`` tokens is matched whole when
             it has at least this many tokens; shorter ones cannot be matched at all (a three-word
             item matches ordinary prose everywhere).
@@ -50,13 +57,16 @@ class NGramConfig:
             boilerplate ("which of the following is ...") and never counts as a match.
     """
 
-    n: int = 13
+    n: int = 8
     short_min: int = 5
     boilerplate_items: int = 5
 
     def __post_init__(self) -> None:
-        if not 1 <= self.n <= 64:
-            raise ConfigError(f"n-gram length must be between 1 and 64, got {self.n}")
+        if not 1 <= self.n <= MAX_SEED_N:
+            raise ConfigError(
+                f"n-gram length must be between 1 and {MAX_SEED_N} (the presets derive PaLM's "
+                f"8-grams and GPT-3's 13-grams from runs seeded by it), got {self.n}"
+            )
         if not 1 <= self.short_min <= self.n:
             raise ConfigError(f"short_min must be between 1 and n={self.n}, got {self.short_min}")
         if self.boilerplate_items < 2:
@@ -93,6 +103,10 @@ class ScanConfig:
         resume: continue the scan already in ``out``; finished shards are skipped.
         skip_bad: count bad records and shards in the report instead of stopping.
         quiet: no progress bars or summary.
+        preset: the definition that sets the ``contaminated`` column (all are computed):
+            contam, gpt3, palm, llama2 or gpt4.
+        max_gap: most tokens an aligned span may skip between exact runs, in the item or the
+            document (0: exact matching only; no near-duplicate search either).
     """
 
     norm: NormConfig = field(default_factory=NormConfig)
@@ -105,6 +119,8 @@ class ScanConfig:
     resume: bool = False
     skip_bad: bool = False
     quiet: bool = False
+    preset: str = "contam"
+    max_gap: int = 8
     index_dir: Path = field(default_factory=default_index_dir)
     bench_dir: Path | None = None
 
@@ -115,6 +131,12 @@ class ScanConfig:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
         if self.batch_chars < 1024:
             raise ConfigError(f"batch_chars must be >= 1024, got {self.batch_chars}")
+        if self.preset not in PRESET_NAMES:
+            raise ConfigError(
+                f"unknown preset {self.preset!r}; choose one of {', '.join(PRESET_NAMES)}"
+            )
+        if not 0 <= self.max_gap <= 64:
+            raise ConfigError(f"max_gap must be between 0 and 64 tokens, got {self.max_gap}")
         if not self.text_fields:
             raise ConfigError("at least one text field is needed (--text-field)")
 

@@ -14,6 +14,9 @@ n-grams, S short items):
     short_prefix          uint64[S]   prefix_key of its first short_min tokens (the scan's trigger)
     short_item, short_len int32[S]
     short_part            uint8[S]    1 = the input part, 2 = input + label, 3 = both (no label)
+    item_tok              uint64[T]   token hashes of every item's input + label, in item order
+                                      (item i's are at cumsum(full_len)[i-1]:...): the scan
+                                      extends seeds by comparing them with a document's tokens
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from contam.errors import ContamError, IndexMismatchError
 from contam.normalize import char_classes, normalize
 from contam.shingles import base_power, prefix_raw, run_hashes, seq_hash, tokenize_many
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 _ARRAYS = (
     "input_len",
     "full_len",
@@ -52,6 +55,7 @@ _ARRAYS = (
     "short_item",
     "short_len",
     "short_part",
+    "item_tok",
 )
 ITEMS_SCHEMA = pa.schema([("item_id", pa.string()), ("split", pa.string()), ("group", pa.string())])
 
@@ -75,6 +79,7 @@ class BenchIndex:
     short_item: npt.NDArray[np.int32]
     short_len: npt.NDArray[np.int32]
     short_part: npt.NDArray[np.uint8]
+    item_tok: npt.NDArray[np.uint64]
 
     @property
     def bench(self) -> str:
@@ -266,4 +271,5 @@ def build_index(source: BenchSource, norm: NormConfig, ngram: NGramConfig) -> Be
         short[:, 0].astype(np.int32),
         short[:, 1].astype(np.int32),
         short[:, 4].astype(np.uint8),
+        full_th,
     )

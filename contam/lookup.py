@@ -25,9 +25,11 @@ U64 = npt.NDArray[np.uint64]
 class Lookup:
     """Merged arrays (see `index` for the per-bench ones) plus the scan's probe tables.
 
-    ``gram_item_ptr/gram_item/gram_item_input``: for each n-gram, the items holding it as a
-    non-boilerplate n-gram, and whether it lies in that item's input part. ``short_*``: the
-    distinct whole-run hashes of short item parts, each with its entries (item, part).
+    ``gram_seed_ptr/seed_item/seed_pos/seed_anchor``: for each n-gram, every (item, position)
+    holding it, and whether it is not boilerplate there (only those anchor a contam chain).
+    ``item_tok_ptr/item_tok``: every item's token hashes (input + label), for extending seeds.
+    ``short_*``: the distinct whole-run hashes of short item parts, each with its entries
+    (item, part).
     """
 
     benches: list[BenchIndex]
@@ -40,9 +42,12 @@ class Lookup:
     item_gram: I32
     pos_common: npt.NDArray[np.bool_]
     gram_hash: U64
-    gram_item_ptr: I64
-    gram_item: I32
-    gram_item_input: npt.NDArray[np.bool_]
+    gram_seed_ptr: I64
+    seed_item: I32
+    seed_pos: I32
+    seed_anchor: npt.NDArray[np.bool_]
+    item_tok_ptr: I64
+    item_tok: U64
     short_hash: U64
     short_ptr: I64
     short_item: I32
@@ -94,21 +99,13 @@ class Lookup:
         input_len = np.concatenate([b.input_len for b in benches]).astype(np.int32)
         full_len = np.concatenate([b.full_len for b in benches]).astype(np.int32)
 
-        # n-gram -> items (non-boilerplate occurrences only), input flag OR-ed per pair.
+        # n-gram -> every (item, position) holding it
         pos_item = np.repeat(np.arange(len(input_len), dtype=np.int64), np.diff(item_gram_ptr))
         pos_in_item = np.arange(len(item_gram), dtype=np.int64) - item_gram_ptr[pos_item]
-        is_input = pos_in_item + n <= input_len[pos_item]
-        keep = ~pos_common
-        key = item_gram[keep].astype(np.int64) * max(1, len(input_len)) + pos_item[keep]
-        order = np.argsort(key, kind="stable")
-        key, flags = key[order], is_input[keep][order]
-        uniq, first = np.unique(key, return_index=True)
-        gram_item_input = (
-            np.maximum.reduceat(flags, first) if len(first) else np.zeros(0, dtype=np.bool_)
-        )
-        pair_gram = uniq // max(1, len(input_len))
-        gram_item = (uniq % max(1, len(input_len))).astype(np.int32)
-        gram_item_ptr = np.searchsorted(pair_gram, np.arange(len(gram_hash) + 1)).astype(np.int64)
+        by_gram = np.argsort(item_gram, kind="stable")
+        gram_seed_ptr = np.searchsorted(item_gram[by_gram], np.arange(len(gram_hash) + 1))
+        item_tok_ptr = np.zeros(len(full_len) + 1, dtype=np.int64)
+        np.cumsum(full_len, out=item_tok_ptr[1:])
 
         # short parts: distinct whole-run hashes -> entries
         s_hash = np.concatenate([b.short_hash for b in benches])
@@ -137,9 +134,12 @@ class Lookup:
             item_gram,
             pos_common,
             gram_hash,
-            gram_item_ptr,
-            gram_item,
-            gram_item_input.astype(np.bool_),
+            gram_seed_ptr.astype(np.int64),
+            pos_item[by_gram].astype(np.int32),
+            pos_in_item[by_gram].astype(np.int32),
+            ~pos_common[by_gram],
+            item_tok_ptr,
+            np.concatenate([b.item_tok for b in benches]),
             short_hash,
             short_ptr,
             s_item,

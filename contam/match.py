@@ -1,9 +1,9 @@
-"""Documents x lookup -> hits -> matched spans per (document, item).
+"""Documents x lookup -> hits -> seeds -> aligned runs, spans and chains per (document, item).
 
 The kernel `probe_docs` tokenizes each document of a batch, rolls the n-gram hash along it and
 probes the bloom filter, then the exact table; items' short parts are found by probing a
 prefix table with the first ``short_min`` tokens and extending only on a hit. Hits are few, so
-turning them into per-item spans (`spans_of`) and character offsets is cheap.
+aligning their documents with the items (`align`) and mapping offsets to characters is cheap.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from contam.align import C_B0, C_B1, C_DOC, Alignment, AlignParams, align, seeds_of
 from contam.config import NormConfig
 from contam.lookup import Lookup
 from contam.normalize import (
@@ -34,8 +35,6 @@ Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer
 
 # hit columns
 H_DOC, H_KIND, H_KEY, H_TOK, H_LEN, H_BYTE0, H_BYTE1 = range(7)
-# span columns (byte offsets until `Matcher.finish` turns them into char offsets)
-S_DOC, S_ITEM, S_TOK0, S_TOK1, S_CHAR0, S_CHAR1, S_INPUT = range(7)
 KIND_GRAM, KIND_SHORT = 0, 1
 
 
@@ -139,89 +138,15 @@ def probe_docs(  # type: ignore[no-untyped-def]
     return hits[:count].copy(), tokens, changers
 
 
-def spans_of(lookup: Lookup, hits: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Hits -> maximal matched spans per (doc, item), sorted by doc, item, first token.
-
-    Returns int64[m, 7]: doc, item, first token, end token, byte start, byte end, input flag
-    (the span holds an n-gram of the item's input part, or its whole short input). Spans of
-    one item that overlap or touch in the document are one span.
-    """
-    rows = _item_hits(
-        hits, lookup.gram_item_ptr, lookup.gram_item, lookup.gram_item_input,
-        lookup.short_ptr, lookup.short_item, lookup.short_part,
-    )  # fmt: skip
-    merged: npt.NDArray[np.int64] = _merge_spans(
-        rows[np.lexsort((rows[:, 2], rows[:, 1], rows[:, 0]))]
-    )
-    return merged
-
-
-@njit(cache=True)
-def _item_hits(  # type: ignore[no-untyped-def]
-    hits, gram_item_ptr, gram_item, gram_item_input, short_ptr, short_item, short_part
-):
-    """One row per (hit, item holding the hit's n-gram or short part)."""
-    total = 0
-    for h in range(hits.shape[0]):
-        key = hits[h, 2]
-        if hits[h, 1] == 0:
-            total += gram_item_ptr[key + 1] - gram_item_ptr[key]
-        else:
-            total += short_ptr[key + 1] - short_ptr[key]
-    rows = np.empty((total, 7), dtype=np.int64)
-    r = 0
-    for h in range(hits.shape[0]):
-        key = hits[h, 2]
-        if hits[h, 1] == 0:
-            lo, hi = gram_item_ptr[key], gram_item_ptr[key + 1]
-        else:
-            lo, hi = short_ptr[key], short_ptr[key + 1]
-        for e in range(lo, hi):
-            rows[r, 0] = hits[h, 0]
-            rows[r, 2] = hits[h, 3]
-            rows[r, 3] = hits[h, 3] + hits[h, 4]
-            rows[r, 4] = hits[h, 5]
-            rows[r, 5] = hits[h, 6]
-            if hits[h, 1] == 0:
-                rows[r, 1] = gram_item[e]
-                rows[r, 6] = 1 if gram_item_input[e] else 0
-            else:
-                rows[r, 1] = short_item[e]
-                rows[r, 6] = short_part[e] & 1
-            r += 1
-    return rows
-
-
-@njit(cache=True)
-def _merge_spans(rows):  # type: ignore[no-untyped-def]
-    out = np.empty_like(rows)
-    m = -1
-    for r in range(rows.shape[0]):
-        if (
-            m >= 0
-            and out[m, 0] == rows[r, 0]
-            and out[m, 1] == rows[r, 1]
-            and rows[r, 2] <= out[m, 3]
-        ):
-            out[m, 3] = max(out[m, 3], rows[r, 3])
-            out[m, 5] = max(out[m, 5], rows[r, 5])
-            out[m, 6] = max(out[m, 6], rows[r, 6])
-        else:
-            m += 1
-            out[m] = rows[r]
-    return out[: m + 1].copy()
-
-
 @dataclass(slots=True)
 class BatchMatches:
-    """What one batch of documents contributed: hits and spans with original char offsets.
+    """What one batch of documents contributed: its hits and their alignment with the items.
 
-    ``spans`` columns: doc (index in the batch), item, first token, end token, char start,
-    char end (in the original document text), input flag.
+    Chain offsets (`align.C_B0`, `C_B1`) are characters of the original document text.
     """
 
     hits: npt.NDArray[np.int64]
-    spans: npt.NDArray[np.int64]
+    aligned: Alignment
     tokens: int
     docs: int
     text_chars: int
@@ -232,9 +157,10 @@ class BatchMatches:
 class Matcher:
     """Runs the kernel for a `Lookup` over batches of documents."""
 
-    def __init__(self, lookup: Lookup, norm: NormConfig) -> None:
+    def __init__(self, lookup: Lookup, norm: NormConfig, params: AlignParams | None = None) -> None:
         self.lookup = lookup
         self.norm = norm
+        self.params = params or AlignParams()
         # first pass: flag the texts that need NFKC; texts normalized in Python: no flags
         self.classes = kernel_classes(norm.cjk_chars, norm.nfkc)
         self.plain_classes = kernel_classes(norm.cjk_chars, False)
@@ -326,18 +252,43 @@ class Matcher:
                 # Rare composing sequences normalize differently piecewise: match the doc
                 # again on the piecewise text so its offsets are exact.
                 hits, doc_tokens = self._rematch(hits, doc_tokens, np.array([doc]), [piecewise])
+                normalized[doc] = piecewise
             # byte -> char index: count the UTF-8 lead bytes before it
             lead = (np.frombuffer(piecewise, dtype=np.uint8) & 0xC0) != 0x80
             char_of_byte = np.cumsum(lead) - 1
             char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
-        spans = spans_of(self.lookup, hits)
-        for r in range(len(spans)):
-            doc = int(spans[r, S_DOC])
+        aligned = self._align(hits, hit_docs, [
+            normalized[k] if k in normalized else data[starts[k] : ends[k]].tobytes()
+            for k in hit_docs.tolist()
+        ])  # fmt: skip
+        chains = aligned.chains
+        for r in range(len(chains)):
+            doc = int(chains[r, C_DOC])
             if doc in char_maps:
                 char_start, char_end = char_maps[doc]
-                spans[r, S_CHAR0] = char_start[spans[r, S_CHAR0]]
-                spans[r, S_CHAR1] = char_end[spans[r, S_CHAR1] - 1]
+                chains[r, C_B0] = char_start[chains[r, C_B0]]
+                chains[r, C_B1] = char_end[chains[r, C_B1] - 1]
         tokens = int(doc_tokens.sum())
         return BatchMatches(
-            hits, spans, tokens, len(batch.texts), batch.text_chars, batch.doc_ids, batch.lines
+            hits, aligned, tokens, len(batch.texts), batch.text_chars, batch.doc_ids, batch.lines
         )
+
+    def _align(self, hits: I64, hit_docs: I64, texts: list[bytes]) -> Alignment:
+        """Align the seeds of ``hits`` in the batch documents ``hit_docs``, whose final
+        normalized bytes are ``texts``; rows keep the batch's doc numbers."""
+        lk = self.lookup
+        seeds = seeds_of(
+            hits, lk.gram_seed_ptr, lk.seed_item, lk.seed_pos, lk.seed_anchor,
+            lk.short_ptr, lk.short_item,
+        )  # fmt: skip
+        seeds[:, 0] = np.searchsorted(hit_docs, seeds[:, 0])
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        ends = np.cumsum(lengths)
+        data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
+        aligned = align(
+            data, ends - lengths, ends, self.plain_classes, seeds, lk.item_tok_ptr, lk.item_tok,
+            self.params,
+        )  # fmt: skip
+        aligned.runs[:, 0] = hit_docs[aligned.runs[:, 0]]
+        aligned.chains[:, 0] = hit_docs[aligned.chains[:, 0]]
+        return aligned

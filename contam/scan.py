@@ -26,31 +26,34 @@ import pyarrow.parquet as pq
 import xxhash
 
 from contam._version import __version__
+from contam.align import (
+    C_B0,
+    C_B1,
+    C_DOC,
+    C_EDITS,
+    C_I0,
+    C_I1,
+    C_ITEM,
+    C_LONGEST,
+    C_MATCHED,
+    R_I0,
+    R_I1,
+    R_ITEM,
+    AlignParams,
+)
 from contam.benches import BenchSource, resolve_bench
-from contam.config import ScanConfig, index_fingerprint
+from contam.config import PRESET_NAMES, ScanConfig, index_fingerprint
 from contam.errors import ReportError, ShardError
 from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
-from contam.match import (
-    H_KEY,
-    H_KIND,
-    KIND_GRAM,
-    KIND_SHORT,
-    S_CHAR0,
-    S_CHAR1,
-    S_DOC,
-    S_INPUT,
-    S_ITEM,
-    S_TOK0,
-    S_TOK1,
-    Matcher,
-)
+from contam.match import H_KEY, H_KIND, KIND_GRAM, Matcher
 from contam.report import (
     SHARD_MATCHES_SCHEMA,
     ShardCommit,
     benches_table,
     items_table,
     matches_table,
+    merge_runs,
 )
 from contam.shards import ShardReader, find_shards
 
@@ -212,7 +215,7 @@ def _run_shards(
     out: Path,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    matcher = Matcher(lookup, config.norm)
+    matcher = Matcher(lookup, config.norm, AlignParams(max_gap=config.max_gap))
     if config.workers == 1 or len(todo) <= 1:
 
         def report(raw: int, docs: int) -> None:
@@ -272,7 +275,8 @@ def scan_shard(
         on_progress=lambda raw: report(raw, 0),
     )
     seen_gram: list[np.ndarray] = []
-    seen_short: list[np.ndarray] = []
+    runs: list[np.ndarray] = []
+    skips: list[np.ndarray] = []
     docs_full = np.zeros(lookup.items, dtype=np.int64)
     docs_input = np.zeros(lookup.items, dtype=np.int64)
     match_parts: list[pa.Table] = []
@@ -286,23 +290,31 @@ def scan_shard(
             totals["text_chars"] += found.text_chars
             hits = found.hits
             seen_gram.append(np.unique(hits[hits[:, H_KIND] == KIND_GRAM, H_KEY]))
-            seen_short.append(np.unique(hits[hits[:, H_KIND] == KIND_SHORT, H_KEY]))
-            spans = found.spans
-            if len(spans) == 0:
+            aligned = found.aligned
+            places = aligned.runs[:, [R_ITEM, R_I0, R_I1]]  # one per run: a place in a doc
+            runs.append(merge_runs([np.column_stack([places, np.ones(len(places), np.int64)])]))
+            skips.append(np.unique(aligned.skips, axis=0))
+            chains = aligned.chains
+            if len(chains) == 0:
                 continue
-            docs_full += _docs_per_item(spans, lookup.items)
-            docs_input += _docs_per_item(spans[spans[:, S_INPUT] == 1], lookup.items)
-            doc = spans[:, S_DOC]
+            is_input = chains[:, C_I0] < lookup.input_len[chains[:, C_ITEM]]
+            docs_full += _docs_per_item(chains, lookup.items)
+            docs_input += _docs_per_item(chains[is_input], lookup.items)
+            doc = chains[:, C_DOC]
             match_parts.append(
                 pa.table(
                     [
-                        spans[:, S_ITEM].astype(np.int32),
+                        chains[:, C_ITEM].astype(np.int32),
                         pa.array(found.doc_ids).take(doc),
                         pa.array(found.lines, pa.int64()).take(doc),
-                        spans[:, S_CHAR0],
-                        spans[:, S_CHAR1],
-                        (spans[:, S_TOK1] - spans[:, S_TOK0]).astype(np.int32),
-                        spans[:, S_INPUT] == 1,
+                        chains[:, C_B0],
+                        chains[:, C_B1],
+                        chains[:, C_I0].astype(np.int32),
+                        chains[:, C_I1].astype(np.int32),
+                        chains[:, C_MATCHED].astype(np.int32),
+                        chains[:, C_LONGEST].astype(np.int32),
+                        chains[:, C_EDITS].astype(np.int32),
+                        is_input,
                     ],
                     schema=SHARD_MATCHES_SCHEMA,
                 )
@@ -311,7 +323,7 @@ def scan_shard(
         if not config.skip_bad:
             raise
         status, reason = "skipped", str(e)
-        seen_gram, seen_short, match_parts = [], [], []
+        seen_gram, runs, skips, match_parts = [], [], [], []
         docs_full[:] = 0
         docs_input[:] = 0
         totals = dict.fromkeys(totals, 0)
@@ -329,7 +341,9 @@ def scan_shard(
     ShardCommit(
         info,
         np.unique(np.concatenate(seen_gram)) if seen_gram else np.zeros(0, np.int64),
-        np.unique(np.concatenate(seen_short)) if seen_short else np.zeros(0, np.int64),
+        merge_runs(runs),
+        np.unique(np.concatenate(skips), axis=0) if skips else np.zeros((0, 3), np.int64),
+        np.zeros((0, 2), np.int64),
         matched_items,
         docs_full[matched_items],
         docs_input[matched_items],
@@ -337,9 +351,9 @@ def scan_shard(
     ).write(out / "shards" / shard_key(path))
 
 
-def _docs_per_item(spans: np.ndarray, items: int) -> np.ndarray:
-    """How many distinct documents of a batch hold spans of each item."""
-    pairs = np.unique(spans[:, S_DOC] * items + spans[:, S_ITEM])
+def _docs_per_item(chains: np.ndarray, items: int) -> np.ndarray:
+    """How many distinct documents of a batch hold chains of each item."""
+    pairs = np.unique(chains[:, C_DOC] * items + chains[:, C_ITEM])
     return np.bincount(pairs % items, minlength=items)
 
 
@@ -353,12 +367,17 @@ def finish_reports(
 ) -> ScanResult:
     """Roll every committed shard up into the report files and ``run.json``."""
     commits = [ShardCommit.read(out / "shards" / shard_key(p)) for p in shard_paths]
-    items = items_table(lookup, commits, config.threshold)
+    items = items_table(lookup, commits, config.threshold, config.preset)
     totals = {k: sum(int(c.info[k]) for c in commits) for k in ("docs", "tokens", "text_chars")}
     order = [(ix.bench, str(ix.manifest["split"])) for ix in lookup.benches]
-    benches = benches_table(items, order, totals)
+    benches = benches_table(items, order, totals, config.preset)
     pq.write_table(items, out / "items.parquet")
-    pq.write_table(matches_table(lookup, commits), out / "matches.parquet")
+    flagged = np.zeros(lookup.items, dtype=np.bool_)
+    for name in PRESET_NAMES:
+        flagged |= (
+            items.column(f"{name}_input").to_numpy() | items.column(f"{name}_full").to_numpy()
+        )
+    pq.write_table(matches_table(lookup, commits, flagged), out / "matches.parquet")
     pq.write_table(benches, out / "benches.parquet")
     run = {
         "status": "complete",

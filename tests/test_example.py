@@ -18,7 +18,13 @@ def test_bundled_example(tmp_path: Path) -> None:
         "--index-dir", str(tmp_path / "indexes"),
     ])  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "quiz   custom     40             7  17.50      7            1" in result.output
+    assert "bench  split   items  contam      %  input  input+label  gpt3  palm  llama2  gpt4" in (
+        result.output
+    )
+    # palm misses the half copy (42% of 8-grams < 70%), llama2 it and the 8-word item (< 10)
+    assert "quiz   custom     40       7  17.50      7            1     7     6       5     0" in (
+        result.output
+    )
     assert "scanned 6 shards, 63 docs, 34,880 tokens" in result.output
     items = {r["item_id"]: r for r in pq.read_table(tmp_path / "out" / "items.parquet").to_pylist()}
     assert {k for k, r in items.items() if r["contaminated"]} == PLANTED

@@ -102,7 +102,7 @@ def test_explicit_index_with_other_settings_is_refused(tiny_bench: Path, tmp_pat
     ensure_index(tmp_path, source, NORM, TINY_NGRAM)
     folder = index_folder(tmp_path, source, NORM, TINY_NGRAM)
     with pytest.raises(IndexMismatchError, match="rebuild with: contam build-index"):
-        load_index_folder(folder, NORM, NGramConfig(n=13))
+        load_index_folder(folder, NORM, NGramConfig(n=6))
     with pytest.raises(IndexMismatchError, match="norm"):
         load_index_folder(folder, NormConfig(casefold=False), TINY_NGRAM)
     assert load_index_folder(folder, NORM, TINY_NGRAM).item_ids[0] == "fox"

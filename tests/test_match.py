@@ -9,6 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contam.align import C_B0, C_B1, C_ITEM
 from contam.benches import resolve_bench
 from contam.config import NGramConfig, NormConfig
 from contam.index import build_index
@@ -48,17 +49,22 @@ def test_kernel_tokens_equal_normalize_tokens(tmp_path_factory, texts: list[str]
 def test_every_item_text_as_a_document_is_found(tmp_path_factory, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     matcher = matcher_for(texts, tmp_path_factory.mktemp("m"), 2)
     found = matcher.match(DocBatch("s", ["d"] * len(texts), [1] * len(texts), texts))
-    matched_items = {int(item) for item in found.spans[:, 1]}
+    chains = found.aligned.chains
+    matched_items = {int(item) for item in chains[:, C_ITEM]}
     expected = {i for i, t in enumerate(texts) if len(tokens(t, NORM)) >= 1}
     assert matched_items >= expected
-    for doc, item, first, end, c0, c1, _ in found.spans.tolist():
-        if doc == item:  # the span of an item in its own copy covers all its tokens
-            assert end - first == len(tokens(texts[item], NORM))
-            assert 0 <= c0 < c1 <= len(texts[doc])
+    own = {}
+    for doc, item, first, end, c0, c1, _, edits, _ in chains.tolist():
+        assert 0 <= c0 < c1 <= len(texts[doc]) and edits == 0
+        if doc == item:
+            own[item] = max(own.get(item, 0), end - first)
+    for item in expected:  # an item's own copy aligns all its tokens
+        assert own[item] == len(tokens(texts[item], NORM))
 
 
 def test_jamo_item_found_in_its_own_copy(tmp_path: Path) -> None:
     text = "\u1100\u1161 and more"
     matcher = matcher_for([text], tmp_path, 2)
     found = matcher.match(DocBatch("s", ["d"], [1], [f"«{text}»"]))
-    assert [(s[1], s[4], s[5]) for s in found.spans.tolist()] == [(0, 1, 1 + len(text))]
+    chains = found.aligned.chains
+    assert [(c[C_ITEM], c[C_B0], c[C_B1]) for c in chains.tolist()] == [(0, 1, 1 + len(text))]

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
-import pytest
 
 from contam.benches import iter_items, resolve_bench
 from contam.config import ScanConfig
@@ -75,18 +74,22 @@ def test_planted_real_items_are_found_and_nothing_else(
     for key, row in dirty.items():
         assert row["input_coverage"] == 1.0, key
         assert row["input_docs"] == 1, key
-    # the MMLU plant carries its answer letter after "Answer:", which breaks the item's last
-    # 13-gram (choices + letter): 23 of its 24 tokens are covered
+    # the MMLU plant carries its answer letter after "Answer:": the aligned span extends over
+    # the inserted word to the letter, so question and answer leaked, with one edit
     mmlu = dirty["mmlu", "test/college_biology/3"]
-    assert mmlu["full_coverage"] == pytest.approx(23 / 24)
-    assert mmlu["label_coverage"] == 0.0 and not mmlu["full_contaminated"]
+    assert mmlu["full_coverage"] == 1.0 and mmlu["full_edits"] == 1
+    assert mmlu["label_coverage"] == 1.0 and mmlu["full_contaminated"]
     # the GSM8K question leaked without its solution: 61% of input + label, 0% of the label
     gsm = dirty["gsm8k", "test/42"]
     assert gsm["full_coverage"] > 0.5 and gsm["label_coverage"] == 0.0
     assert gsm["input_contaminated"] and not gsm["full_contaminated"]
-    # the TruthfulQA question has 9 tokens: matched whole, not by 13-grams
-    assert dirty["truthfulqa", "0"]["input_ngrams"] == 1
-    benches = pq.read_table(tmp_path / "out" / "benches.parquet").to_pylist()
+    # the TruthfulQA question has 9 tokens: two 8-grams, too short for Llama 2's 10-token spans
+    tqa = dirty["truthfulqa", "0"]
+    assert tqa["input_ngrams"] == 2 and tqa["gpt3_input"] and tqa["palm_input"]
+    assert not tqa["llama2_input"] and tqa["llama2_input_fraction"] == 0.0
+    benches = [
+        b for b in pq.read_table(tmp_path / "out" / "benches.parquet").to_pylist() if b["chosen"]
+    ]
     assert [(b["bench"], b["items"], b["contaminated"]) for b in benches] == [
         ("mmlu", 14042, 1),
         ("gsm8k", 1319, 1),
@@ -134,10 +137,15 @@ def test_every_item_copied_is_found_whole(
     assert len(rows) == len(items) == 299
     assert all(r["input_coverage"] == r["full_coverage"] == 1.0 for r in rows)
     # 19 moral_scenarios items end in the same four choice pairs and letter as hundreds of
-    # others: their label has no distinctive token, so "input + label" cannot be confirmed.
+    # others (and one abstract_algebra "True, True / False, False ..." item, one
+    # professional_law item): their label has no distinctive 8-gram, so "input + label"
+    # cannot be confirmed by contam. The published presets have no such filter.
     unconfirmed = [r for r in rows if not r["full_contaminated"]]
     assert all(r["label_coverage"] is None for r in unconfirmed)
-    assert {r["group"] for r in unconfirmed} == {"moral_scenarios"}
+    groups = [r["group"] for r in unconfirmed]
+    assert sorted(set(groups)) == ["abstract_algebra", "moral_scenarios", "professional_law"]
+    assert groups.count("moral_scenarios") == 19 and len(groups) == 21
+    assert all(r["gpt3_full"] and r["palm_full"] and r["llama2_full"] for r in rows)
     assert all(r["label_coverage"] == 1.0 for r in rows if r not in unconfirmed)
 
 
@@ -148,7 +156,15 @@ def test_english_corpus_is_clean(
     config = ScanConfig(bench_dir=bench_dir, index_dir=shared_index_dir, quiet=True, workers=2)
     paths = [str(p) for p in corpus_dir.iterdir() if p.is_dir() and p.name != "chinese"]
     result = scan(paths, [*BENCHES, "mbpp"], tmp_path / "out", config)
-    assert [b["contaminated"] for b in result.benches.to_pylist()] == [0] * 6
+    flagged = {
+        (b["bench"], b["preset"]): b["contaminated"]
+        for b in result.benches.to_pylist()
+        if b["contaminated"]
+    }
+    # GPT-3's raw rule flags four MBPP items whose tests count "1, 2, 3, ... 14": web pages
+    # and CPython's sources count too ("Pages 1 2 3 ... 41"). contam, aligning one document
+    # with one item at a time, does not.
+    assert flagged == {("mbpp", "gpt3"): 4}
     # web 697 + 3 x 10; wikitext 2 .txt files; books 1 .txt + 1,189 chapters; 562 code files and
     # LICENSE-PSF.txt (a .txt is one document)
     assert result.run["totals"]["docs"] == 727 + 2 + 1190 + 563
@@ -170,10 +186,11 @@ def test_chinese_classics_quoted_by_exam_items(
     }
     config = ScanConfig(bench_dir=bench_dir, index_dir=shared_index_dir, quiet=True)
     scan(str(corpus_dir / "chinese"), ["cmmlu", "ceval", "ceval:val"], tmp_path / "out", config)
+    matches = tmp_path / "out" / "matches.parquet"
     found = {
         r[0]
         for r in duckdb.sql(
-            f"SELECT DISTINCT doc_id FROM '{tmp_path / 'out' / 'matches.parquet'}'"
+            f"SELECT DISTINCT doc_id FROM '{matches}' WHERE longest_exact >= 13"
         ).fetchall()
     }
     assert len(expected) == 31

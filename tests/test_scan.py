@@ -57,13 +57,18 @@ def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_partial_recased_repunctuated_copy(report: dict[str, Any]) -> None:
     fox = by_id(report)["fox"]
     # D1 holds "the quick brown fox jumps over" (6 tokens, 3 of the item's 4-grams), then
-    # "a lazy dog" where the item says "the lazy dog".
+    # "a lazy dog" where the item says "the lazy dog": the aligned span extends over the
+    # changed word to "dog" (2 matches for 1 edit), covering all 9 input tokens.
     assert (fox["input_tokens"], fox["full_tokens"]) == (9, 11)
     assert (fox["input_ngrams"], fox["input_ngrams_matched"]) == (6, 3)
-    assert fox["input_coverage"] == pytest.approx(6 / 9)
-    assert (fox["input_longest_run"], fox["input_docs"]) == (6, 1)
+    assert fox["input_coverage"] == 1.0
+    assert (fox["input_longest_run"], fox["input_edits"], fox["input_docs"]) == (9, 1, 1)
     assert (fox["full_ngrams"], fox["full_ngrams_matched"]) == (8, 3)
-    assert fox["full_coverage"] == pytest.approx(6 / 11)
+    assert fox["full_coverage"] == pytest.approx(9 / 11)
+    # the published presets count exact 8- and 13-grams (whatever the seed n): a 6-token
+    # run holds neither, and Llama 2 needs 10 matched tokens before any mismatch
+
+    assert not (fox["gpt3_input"] or fox["palm_input"] or fox["llama2_input"])
     # the label "a dog" is not covered: the question leaked, the answer did not
     assert fox["label_coverage"] == 0.0
     assert fox["input_contaminated"] and not fox["full_contaminated"] and fox["contaminated"]
@@ -109,25 +114,30 @@ def test_matches_name_document_and_original_offsets(report: dict[str, Any], tmp_
         )
         for m in report["matches"]
     ]
-    end_of_over = D1.index("over") + 4
+    end_of_dog = D1.index("dog") + 3
     assert rows == [
-        ("fox", "a.jsonl", "d1", 1, 10, end_of_over, 6, True),
+        ("fox", "a.jsonl", "d1", 1, 10, end_of_dog, 8, True),
         ("peru", "a.jsonl", "d2", 2, 0, len(D2), 4, True),
         ("sum", "b.jsonl", "d3", 1, D3.index("what"), len(D3) - 1, 6, True),
     ]
-    assert D1[10:end_of_over] == "THE QUICK, brown fox jumps! over"
+    assert D1[10:end_of_dog] == "THE QUICK, brown fox jumps! over a lazy dog"
 
 
 def test_bench_summary(report: dict[str, Any]) -> None:
-    (row,) = report["benches"]
-    assert row == {
+    rows = report["benches"]
+    assert [r["preset"] for r in rows] == ["contam", "gpt3", "palm", "llama2", "gpt4"]
+    assert [r["chosen"] for r in rows] == [True, False, False, False, False]
+    assert rows[0] == {
         "bench": "tiny",
         "split": "custom",
+        "preset": "contam",
+        "chosen": True,
         "items": 7,
         "contaminated": 3,
         "contaminated_fraction": 3 / 7,
         "input_contaminated": 3,
         "full_contaminated": 1,
+        "clean": 4,
         "docs_scanned": 5,
         "tokens_scanned": 10 + 4 + 8 + 6 + 2,
         "chars_scanned": sum(len(d) for d in (D1, D2, D3, D4, D5)),

@@ -1,0 +1,306 @@
+"""Near-duplicate candidates: MinHash signatures of items and document windows, banded by LSH.
+
+An edited copy of an item (a word changed every few tokens) shares no long n-gram with it;
+MinHash over word 3-gram shingles still sees it as a set with high Jaccard similarity.
+Items' signatures go into a datasketch `MinHashLSH`; a scan queries it with windows of a
+document sized to an item and placed around seed positions (`windows_around`), and
+`NearDupIndex.verify` measures each candidate exactly.
+
+Signatures are datasketch's scheme ``"affine32"`` (datasketch >= 2.0), bit for bit: a 32-bit
+shingle hash ``h`` is pre-mixed with MurmurHash3's fmix32, then permutation k maps it to
+``a_k * fmix32(h) + b_k mod 2^32`` (``a_k`` odd, so a bijection), with ``a = 2 * randint(0,
+2^31, P) + 1`` then ``b = randint(0, 2^32, P)`` drawn from ``numpy.random.RandomState(seed)``.
+A test pins `signatures` to ``MinHash(scheme="affine32", hashfunc=int).update_batch``.
+They are computed here in numba (datasketch's `update` runs at 0.9-9 MB/s) and handed to
+datasketch as ``hashvalues``. Not "legacy": it folds a 61-bit prime range into 32 bits, which
+biases estimates, and is slower; not "affine64": the shingle hashes have 32 bits anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
+from numba import njit
+
+from contam.errors import ConfigError
+from contam.shingles import BASE, finish
+
+U64 = np.uint64
+I64 = npt.NDArray[np.int64]
+U32 = npt.NDArray[np.uint32]
+SCHEME = "affine32"
+_MASK32 = U64(0xFFFFFFFF)
+#: Band layouts are chosen so that a pair at the threshold becomes a candidate this often.
+RECALL_AT_THRESHOLD = 0.9
+
+
+def _bands_rows(threshold: float, num_perm: int) -> tuple[int, int] | None:
+    """Most rows per band (fewest chance candidates) that still reach RECALL_AT_THRESHOLD."""
+    for rows in range(num_perm // 2, 0, -1):  # datasketch needs >= 2 bands
+        bands = num_perm // rows
+        if 1.0 - (1.0 - threshold**rows) ** bands >= RECALL_AT_THRESHOLD:
+            return bands, rows
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MinHashConfig:
+    """How items and windows are sketched and banded.
+
+    A pair with Jaccard similarity J shares a band with probability 1-(1-J^r)^b. The bands
+    ``b`` and rows ``r`` follow from ``threshold``: the largest r whose ``b = num_perm // r``
+    bands still make a pair at the threshold a candidate with probability >= 0.9.
+    For the defaults that is b=21, r=6 (126 of 128 permutations):
+    P(candidate | J=0.74) = 1-(1-0.74^6)^21 = 0.977, P(J=0.7) = 0.928, P(J=0.675) = 0.876,
+    P(J=0.5) = 0.28, P(J=0.3) = 0.015.
+    Why 0.7 and not 0.8: changing one token in twenty kills 3 shingles in 20, so the copy
+    has J = (1-3/20)/(1+3/20) = 0.74 with the item, and 0.675 inside a 100-token item's
+    window with the 5% margins of `windows_around` (83 shared shingles of 123); threshold 0.8
+    (b=16, r=8: P(J=0.8) = 0.947, P(J=0.5) = 0.061) finds those with P = 0.78 and 0.51 only.
+    A chance candidate costs one exact `verify`.
+
+    Args:
+        num_perm: permutations (signature length).
+        shingle: tokens per shingle.
+        threshold: the Jaccard similarity a candidate pair should reach.
+        seed: seed of the permutations (datasketch's ``seed``).
+    """
+
+    num_perm: int = 128
+    shingle: int = 3
+    threshold: float = 0.7
+    seed: int = 1
+    bands: int = field(init=False)
+    rows: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.num_perm <= 1024:
+            raise ConfigError(
+                f"num_perm must be between 2 and 1024, got {self.num_perm} (128 is usual)"
+            )
+        if not 1 <= self.shingle <= 16:
+            raise ConfigError(f"shingle must be between 1 and 16 tokens, got {self.shingle}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ConfigError(
+                f"threshold is a Jaccard similarity in (0, 1], got {self.threshold}"
+                + (f"; did you mean {self.threshold / 100}?" if 1 < self.threshold <= 100 else "")
+            )
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be in [0, 2^32) (numpy's RandomState), got {self.seed}")
+        layout = _bands_rows(self.threshold, self.num_perm)
+        if layout is None:
+            raise ConfigError(
+                f"threshold {self.threshold} is too low for num_perm={self.num_perm}: no band "
+                f"layout makes such pairs candidates 90% of the time; raise threshold or num_perm"
+            )
+        object.__setattr__(self, "bands", layout[0])
+        object.__setattr__(self, "rows", layout[1])
+
+    def __str__(self) -> str:
+        return f"mh{self.num_perm}_{self.shingle}t_b{self.bands}r{self.rows}_s{self.seed}"
+
+    def permutations(self) -> U32:
+        """uint32[2, num_perm]: datasketch's affine32 ``(a, b)`` for this seed (read-only)."""
+        return _permutations(self.num_perm, self.seed)
+
+
+@functools.lru_cache(maxsize=8)
+def _permutations(num_perm: int, seed: int) -> U32:
+    gen = np.random.RandomState(seed)
+    a = gen.randint(0, 1 << 31, num_perm, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, num_perm, dtype=np.uint32)
+    perm = np.array([a, b])
+    perm.flags.writeable = False  # shared by every caller through the cache
+    return perm
+
+
+@njit(cache=True)
+def _shingles_into(tok, s, e, k, out, o):  # type: ignore[no-untyped-def]
+    """Write the shingle hashes of ``tok[s:e]`` at ``out[o:]``; return how many."""
+    n = e - s
+    if n == 0:
+        return 0
+    if n < k:  # a text shorter than a shingle is one shingle of all its tokens
+        raw = U64(0)
+        for j in range(s, e):
+            raw = raw * BASE + tok[j]
+        out[o] = np.uint32(finish(raw, n) >> U64(32))
+        return 1
+    base_k = U64(1)
+    for _ in range(k):
+        base_k = base_k * BASE
+    raw = U64(0)
+    for j in range(s, e):
+        raw = raw * BASE + tok[j]
+        if j - s >= k:
+            raw = raw - tok[j - k] * base_k
+        if j - s >= k - 1:
+            out[o + j - s - k + 1] = np.uint32(finish(raw, k) >> U64(32))
+    return n - k + 1
+
+
+@njit(cache=True)
+def _shingles_csr(tok_ptr, tok, k):  # type: ignore[no-untyped-def]
+    count = len(tok_ptr) - 1
+    ptr = np.zeros(count + 1, dtype=np.int64)
+    out = np.empty(max(1, len(tok)), dtype=np.uint32)
+    for i in range(count):
+        ptr[i + 1] = ptr[i] + _shingles_into(tok, tok_ptr[i], tok_ptr[i + 1], k, out, ptr[i])
+    return ptr, out[: ptr[-1]].copy()
+
+
+def shingle_hashes(tok: npt.NDArray[np.uint64], k: int) -> U32:
+    """32-bit hash of every k-token shingle of ``tok``: ``max(0, len(tok) - k + 1)`` of them,
+    or one of all the tokens when there are 1 to k-1. The upper half of the n-gram hash of
+    `contam.shingles`, so a shingle hashes the same in items and documents.
+
+    Example:
+        >>> len(shingle_hashes(np.arange(1, 11, dtype=np.uint64), 3))
+        8
+    """
+    _, out = _shingles_csr(np.array([0, len(tok)], dtype=np.int64), tok, k)
+    result: U32 = out
+    return result
+
+
+@njit(inline="always")
+def _fmix32(h):  # type: ignore[no-untyped-def]
+    """MurmurHash3's 32-bit finalizer on a uint64 holding 32 bits (datasketch's pre-mix)."""
+    h = h ^ (h >> U64(16))
+    h = (h * U64(0x85EBCA6B)) & _MASK32
+    h = h ^ (h >> U64(13))
+    h = (h * U64(0xC2B2AE35)) & _MASK32
+    return h ^ (h >> U64(16))
+
+
+@njit(cache=True)
+def _signatures(ptr, shingles, a, b):  # type: ignore[no-untyped-def]
+    out = np.full((len(ptr) - 1, len(a)), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    for i in range(len(ptr) - 1):
+        row = out[i]
+        for j in range(ptr[i], ptr[i + 1]):
+            h = _fmix32(U64(shingles[j]))
+            for p in range(len(a)):  # the wrap of the truncation is datasketch's mod 2^32
+                v = np.uint32((a64[p] * h + b64[p]) & _MASK32)
+                if v < row[p]:
+                    row[p] = v
+    return out
+
+
+def signatures(ptr: I64, shingles: U32, config: MinHashConfig) -> U32:
+    """uint32[m, num_perm] MinHash signatures of the m shingle sets ``shingles[ptr[i]:ptr[i+1]]``.
+
+    Equal to datasketch's ``MinHash(num_perm, seed=seed, scheme="affine32",
+    hashfunc=int)`` after ``update_batch`` of each set; an empty set keeps 2^32-1 everywhere.
+    """
+    perm = config.permutations()
+    out: U32 = _signatures(ptr, shingles, perm[0], perm[1])
+    return out
+
+
+class NearDupIndex:
+    """Items' signatures in a datasketch `MinHashLSH`, keyed by item number.
+
+    Example:
+        >>> cfg = MinHashConfig()
+        >>> tok = np.arange(1, 101, dtype=np.uint64)
+        >>> index = NearDupIndex.build(np.array([0, 100]), tok, cfg)
+        >>> index.query(tok), index.verify(0, tok)
+        ([0], (1.0, 1.0))
+    """
+
+    def __init__(self, config: MinHashConfig, shingle_ptr: I64, shingles: U32, sigs: U32) -> None:
+        self.config = config
+        self.shingle_ptr = shingle_ptr
+        self.shingles = shingles
+        self.sigs = sigs
+        self._perm = config.permutations()
+        self.lsh = MinHashLSH(
+            threshold=config.threshold,
+            num_perm=config.num_perm,
+            params=(config.bands, config.rows),
+        )
+        # Items without tokens have the all-empty signature: never a candidate.
+        for item in np.flatnonzero(np.diff(shingle_ptr)):
+            self.lsh.insert(int(item), self._minhash(sigs[item]), check_duplication=False)
+
+    @classmethod
+    def build(
+        cls, item_tok_ptr: I64, item_tok: npt.NDArray[np.uint64], config: MinHashConfig
+    ) -> NearDupIndex:
+        """Index items given as CSR token hashes (item i is ``item_tok[ptr[i]:ptr[i+1]]``)."""
+        ptr, shingles = _shingles_csr(item_tok_ptr, item_tok, config.shingle)
+        return cls(config, ptr, shingles, signatures(ptr, shingles, config))
+
+    def _minhash(self, sig: U32) -> MinHash:
+        return MinHash(
+            seed=self.config.seed, hashvalues=sig, permutations=self._perm, scheme=SCHEME
+        )
+
+    def _signature(self, window_tok: npt.NDArray[np.uint64]) -> tuple[U32, U32]:
+        sh = shingle_hashes(window_tok, self.config.shingle)
+        return sh, signatures(np.array([0, len(sh)], dtype=np.int64), sh, self.config)[0]
+
+    def query(self, window_tok: npt.NDArray[np.uint64]) -> list[int]:
+        """Item numbers sharing a band with the window: candidates for `verify`."""
+        _, sig = self._signature(window_tok)
+        return sorted(self.lsh.query(self._minhash(sig)))
+
+    def verify(self, item: int, window_tok: npt.NDArray[np.uint64]) -> tuple[float, float]:
+        """(Jaccard estimated from the signatures, exact containment of the item's shingles).
+
+        Containment is ``|item shingles ∩ window shingles| / |item shingles|``: insensitive
+        to the window's margins, it is the number to judge a copy by.
+        """
+        sh, sig = self._signature(window_tok)
+        estimate = float(np.count_nonzero(self.sigs[item] == sig)) / self.config.num_perm
+        own = np.unique(self.shingles[self.shingle_ptr[item] : self.shingle_ptr[item + 1]])
+        if len(own) == 0:
+            return estimate, 0.0
+        return estimate, len(np.intersect1d(own, sh)) / len(own)
+
+
+@njit(cache=True)
+def _windows(seeds, doc_len, size):  # type: ignore[no-untyped-def]
+    out = np.empty((len(seeds), 2), dtype=np.int64)
+    w = 0
+    i = 0
+    while i < len(seeds):
+        j = i
+        while j + 1 < len(seeds) and seeds[j + 1] - seeds[i] < size:
+            j += 1
+        start = (seeds[i] + seeds[j] + 1) // 2 - size // 2
+        start = max(0, min(start, doc_len - size))
+        out[w, 0] = start
+        out[w, 1] = min(start + size, doc_len)
+        w += 1
+        i = j + 1
+    return out[:w].copy()
+
+
+def windows_around(seed_positions: I64, item_len: int, doc_len: int) -> I64:
+    """int64[w, 2] document token windows ``[start, end)`` to query for one item.
+
+    A window is ``item_len + 2 * margin`` tokens, ``margin = ceil(item_len / 20)`` (at least 1),
+    so a copy with a few inserted tokens still fits, while an exact copy keeps Jaccard
+    (L-2)/(L+2m-2) ~ 0.91 with its window. Seeds (token positions known to lie in a copy,
+    e.g. the first and last token of each n-gram hit) are taken in order; every seed less
+    than a window from the first seed of a group joins it, and the group gets one window
+    centred on it, shifted inside the document. Groups further apart keep separate windows
+    even when these overlap: a merged window two items long would hold a copy at J ~ 0.5,
+    below any useful threshold.
+
+    Example:
+        >>> windows_around(np.array([40, 45, 50]), 20, 1000).tolist()
+        [[34, 56]]
+    """
+    size = item_len + 2 * max(1, -(-item_len // 20))
+    seeds = np.unique(np.asarray(seed_positions, dtype=np.int64))
+    out: I64 = _windows(seeds, doc_len, size)
+    return out
