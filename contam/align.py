@@ -12,7 +12,8 @@ it with the item's own tokens gives three things, each the raw material of a def
 * chains (contam): runs linked in item and document order across gaps of at most ``max_gap``
   tokens on either side, so a word changed, inserted or deleted every ten words still gives
   one aligned span; its edits are the Levenshtein distances of the gaps. A chain needs one
-  seed that is not boilerplate.
+  seed that is not boilerplate, and never bridges a number of the item that the document
+  changed or dropped: "9 more truck stamps" is another problem than "5 more truck stamps".
 
 Only documents with seeds get here (a few in a thousand on a clean corpus), so this runs on
 the documents' normalized bytes again, tokenizing them a second time.
@@ -115,11 +116,12 @@ def _gap_edits(a, a0, a1, b, b0, b1):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _extend(a, a0, a_lim, b, b0, b_lim, step):  # type: ignore[no-untyped-def]
+def _extend(a, anum, a0, a_lim, b, b0, b_lim, step):  # type: ignore[no-untyped-def]
     """Best alignment of the tokens after a chain end (``step`` 1) or before its start (-1):
     ``a`` from ``a0`` towards ``a_lim``, ``b`` from ``b0`` towards ``b_lim``, both anchored at
     the chain. A match scores 2 and an edit -1, so one inserted word before the item's last
-    word ("Answer: B") still extends. Returns (item tokens, document tokens, matches, edits)."""
+    word ("Answer: B") still extends; an item number (``anum``) is only ever matched.
+    Returns (item tokens, document tokens, matches, edits)."""
     la = (a_lim - a0) * step
     lb = (b_lim - b0) * step
     score = np.zeros((la + 1, lb + 1), dtype=np.int64)
@@ -132,12 +134,14 @@ def _extend(a, a0, a_lim, b, b0, b_lim, step):  # type: ignore[no-untyped-def]
             best = -(1 << 30)
             e = 0
             m = 0
+            number = x > 0 and anum[a0 + step * (x - 1)]
             if x > 0 and y > 0:
                 hit = a[a0 + step * (x - 1)] == b[b0 + step * (y - 1)]
-                best = score[x - 1, y - 1] + (2 if hit else -1)
-                e = edits[x - 1, y - 1] + (0 if hit else 1)
-                m = same[x - 1, y - 1] + (1 if hit else 0)
-            if x > 0 and score[x - 1, y] - 1 > best:
+                if hit or not number:
+                    best = score[x - 1, y - 1] + (2 if hit else -1)
+                    e = edits[x - 1, y - 1] + (0 if hit else 1)
+                    m = same[x - 1, y - 1] + (1 if hit else 0)
+            if x > 0 and not number and score[x - 1, y] - 1 > best:
                 best = score[x - 1, y] - 1
                 e = edits[x - 1, y] + 1
                 m = same[x - 1, y]
@@ -158,7 +162,21 @@ def _extend(a, a0, a_lim, b, b0, b_lim, step):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def _align_pair(  # type: ignore[no-untyped-def]
-    seeds, lo, hi, it, il, dt, dl, max_gap, skip_min, skip_budget, runs, skips, chains, counts
+    seeds,
+    lo,
+    hi,
+    it,
+    inum,
+    il,
+    dt,
+    dl,
+    max_gap,
+    skip_min,
+    skip_budget,
+    runs,
+    skips,
+    chains,
+    counts,
 ):
     """All seeds ``seeds[lo:hi]`` of one (doc, item): item tokens ``it[:il]``, document tokens
     ``dt[:dl]``. Appends to the output buffers; ``counts`` holds how many rows each has."""
@@ -238,6 +256,8 @@ def _align_pair(  # type: ignore[no-untyped-def]
             gj = bj0[b] - (bj0[a] + bi1[a] - bi0[a])
             if gi < 0 or gj < 0 or gi > max_gap or gj > max_gap:
                 continue
+            if inum[bi1[a] : bi0[b]].any():
+                continue  # the document changed or dropped a number of the item
             cand = score[a] + bi1[b] - bi0[b] - max(gi, gj)
             if cand > score[b]:
                 score[b] = cand
@@ -288,12 +308,16 @@ def _align_pair(  # type: ignore[no-untyped-def]
         i1, j1 = bi1[last], bj0[last] + bi1[last] - bi0[last]
         if max_gap > 0:  # a few item tokens at either end, past edits: extend over them
             reach = max_gap + 8
-            xi, xj, xm, xe = _extend(it, i1, min(il, i1 + reach), dt, j1, min(dl, j1 + reach), 1)
+            xi, xj, xm, xe = _extend(
+                it, inum, i1, min(il, i1 + reach), dt, j1, min(dl, j1 + reach), 1
+            )
             i1 += xi
             j1 += xj
             matched += xm
             edits += xe
-            xi, xj, xm, xe = _extend(it, i0, max(0, i0 - reach), dt, j0, max(0, j0 - reach), -1)
+            xi, xj, xm, xe = _extend(
+                it, inum, i0, max(0, i0 - reach), dt, j0, max(0, j0 - reach), -1
+            )
             i0 -= xi
             j0 -= xj
             matched += xm
@@ -313,7 +337,17 @@ def _align_pair(  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def align_docs(  # type: ignore[no-untyped-def]
-    d, starts, ends, classes, seeds, item_tok_ptr, item_tok, max_gap, skip_min, skip_budget
+    d,
+    starts,
+    ends,
+    classes,
+    seeds,
+    item_tok_ptr,
+    item_tok,
+    item_num,
+    max_gap,
+    skip_min,
+    skip_budget,
 ):
     """Runs, skip spans and chains for seeds sorted by (doc, item, doc token, item token);
     document ``k`` is ``d[starts[k]:ends[k]]`` (normalized UTF-8). Chain doc offsets are bytes
@@ -340,8 +374,9 @@ def align_docs(  # type: ignore[no-untyped-def]
                 hi += 1
             c0 = counts[2]
             it = item_tok[item_tok_ptr[item] : item_tok_ptr[item + 1]]
+            inum = item_num[item_tok_ptr[item] : item_tok_ptr[item + 1]]
             _align_pair(
-                seeds, lo, hi, it, len(it), th, dl, max_gap, skip_min, skip_budget,
+                seeds, lo, hi, it, inum, len(it), th, dl, max_gap, skip_min, skip_budget,
                 runs, skips, chains, counts,
             )  # fmt: skip
             for c in range(c0, counts[2]):
@@ -359,12 +394,13 @@ def align(
     seeds: I64,
     item_tok_ptr: I64,
     item_tok: npt.NDArray[np.uint64],
+    item_num: npt.NDArray[np.bool_],
     params: AlignParams,
 ) -> Alignment:
     """`align_docs` over seeds in any order."""
     order = np.lexsort((seeds[:, SD_I], seeds[:, SD_J], seeds[:, SD_ITEM], seeds[:, SD_DOC]))
     runs, skips, chains = align_docs(
-        data, starts, ends, classes, seeds[order], item_tok_ptr, item_tok,
+        data, starts, ends, classes, seeds[order], item_tok_ptr, item_tok, item_num,
         params.max_gap, params.skip_min, params.skip_budget,
     )  # fmt: skip
     return Alignment(runs, skips, chains)

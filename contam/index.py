@@ -17,6 +17,8 @@ n-grams, S short items):
     item_tok              uint64[T]   token hashes of every item's input + label, in item order
                                       (item i's are at cumsum(full_len)[i-1]:...): the scan
                                       extends seeds by comparing them with a document's tokens
+    item_num              bool[T]     whether each of those tokens is a number: an aligned span
+                                      never bridges a changed number
 """
 
 from __future__ import annotations
@@ -40,9 +42,16 @@ from contam.benches import BenchSource, iter_items
 from contam.config import HASH_SCHEME, NGramConfig, NormConfig, index_fingerprint
 from contam.errors import ContamError, IndexMismatchError
 from contam.normalize import char_classes, normalize
-from contam.shingles import base_power, prefix_raw, run_hashes, seq_hash, tokenize_many
+from contam.shingles import (
+    base_power,
+    number_tokens,
+    prefix_raw,
+    run_hashes,
+    seq_hash,
+    tokenize_many,
+)
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 _ARRAYS = (
     "input_len",
     "full_len",
@@ -56,6 +65,7 @@ _ARRAYS = (
     "short_len",
     "short_part",
     "item_tok",
+    "item_num",
 )
 ITEMS_SCHEMA = pa.schema([("item_id", pa.string()), ("split", pa.string()), ("group", pa.string())])
 
@@ -80,6 +90,7 @@ class BenchIndex:
     short_len: npt.NDArray[np.int32]
     short_part: npt.NDArray[np.uint8]
     item_tok: npt.NDArray[np.uint64]
+    item_num: npt.NDArray[np.bool_]
 
     @property
     def bench(self) -> str:
@@ -175,15 +186,18 @@ def load_index_folder(folder: Path, norm: NormConfig, ngram: NGramConfig) -> Ben
 
 
 def tokens_of(
-    texts: list[str], norm: NormConfig
-) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-    """Token hashes of each text (normalized here), as CSR: hashes and per-text offsets."""
+    texts: list[str], norm: NormConfig, numbers: bool = False
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+    """Token hashes of each text (normalized here), as CSR: hashes and per-text offsets; and
+    which tokens are numbers (when ``numbers``, else an empty array)."""
     encoded = [normalize(t, norm).encode("utf-8", "surrogatepass") for t in texts]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     data = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
-    th, tok_off = tokenize_many(data, offsets, char_classes(norm.cjk_chars))
-    return th, tok_off
+    classes = char_classes(norm.cjk_chars)
+    th, tok_off = tokenize_many(data, offsets, classes)
+    is_num = number_tokens(data, offsets, classes) if numbers else np.zeros(0, dtype=np.bool_)
+    return th, tok_off, is_num
 
 
 @njit(cache=True)
@@ -210,8 +224,10 @@ def build_index(source: BenchSource, norm: NormConfig, ngram: NGramConfig) -> Be
     started = time.perf_counter()
     items = list(iter_items(source))
     n = ngram.n
-    full_th, full_off = tokens_of([f"{it.input_text}\n{it.label_text}" for it in items], norm)
-    _, input_off = tokens_of([it.input_text for it in items], norm)
+    full_th, full_off, full_num = tokens_of(
+        [f"{it.input_text}\n{it.label_text}" for it in items], norm, numbers=True
+    )
+    _, input_off, _ = tokens_of([it.input_text for it in items], norm)
     input_len = np.diff(input_off).astype(np.int32)
     full_len = np.diff(full_off).astype(np.int32)
     flat, item_gram_ptr = _all_grams(full_th, full_off, n, base_power(n))
@@ -272,4 +288,5 @@ def build_index(source: BenchSource, norm: NormConfig, ngram: NGramConfig) -> Be
         short[:, 1].astype(np.int32),
         short[:, 4].astype(np.uint8),
         full_th,
+        full_num,
     )

@@ -27,7 +27,8 @@ class Lookup:
 
     ``gram_seed_ptr/seed_item/seed_pos/seed_anchor``: for each n-gram, every (item, position)
     holding it, and whether it is not boilerplate there (only those anchor a contam chain).
-    ``item_tok_ptr/item_tok``: every item's token hashes (input + label), for extending seeds.
+    ``item_tok_ptr/item_tok/item_num``: every item's token hashes (input + label) and which
+    are numbers, for extending seeds.
     ``short_*``: the distinct whole-run hashes of short item parts, each with its entries
     (item, part).
     """
@@ -48,6 +49,7 @@ class Lookup:
     seed_anchor: npt.NDArray[np.bool_]
     item_tok_ptr: I64
     item_tok: U64
+    item_num: npt.NDArray[np.bool_]
     short_hash: U64
     short_ptr: I64
     short_item: I32
@@ -140,6 +142,7 @@ class Lookup:
             ~pos_common[by_gram],
             item_tok_ptr,
             np.concatenate([b.item_tok for b in benches]),
+            np.concatenate([b.item_num for b in benches]),
             short_hash,
             short_ptr,
             s_item,

@@ -287,7 +287,7 @@ class Matcher:
         data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
         aligned = align(
             data, ends - lengths, ends, self.plain_classes, seeds, lk.item_tok_ptr, lk.item_tok,
-            self.params,
+            lk.item_num, self.params,
         )  # fmt: skip
         aligned.runs[:, 0] = hit_docs[aligned.runs[:, 0]]
         aligned.chains[:, 0] = hit_docs[aligned.chains[:, 0]]

@@ -204,6 +204,33 @@ def tokenize_many(d, offsets, classes):  # type: ignore[no-untyped-def]
     return th[: tok_off[-1]].copy(), tok_off
 
 
+@njit(inline="always")
+def is_number(d, s, e):  # type: ignore[no-untyped-def]
+    """Whether the token ``d[s:e]`` is all ASCII digits."""
+    for p in range(s, e):  # noqa: SIM110 (numba compiles no generator expressions)
+        if d[p] < 48 or d[p] > 57:
+            return False
+    return True
+
+
+@njit(cache=True)
+def number_tokens(d, offsets, classes):  # type: ignore[no-untyped-def]
+    """Per token of every text ``d[offsets[k]:offsets[k+1]]`` (as `tokenize_many` cuts them):
+    whether it is a number."""
+    total = offsets[-1] - offsets[0]
+    th = np.empty(max(1, total), dtype=np.uint64)
+    ts = np.empty(max(1, total), dtype=np.int64)
+    te = np.empty(max(1, total), dtype=np.int64)
+    out = np.zeros(total, dtype=np.bool_)
+    count = 0
+    for k in range(len(offsets) - 1):
+        nt, _ = tokenize(d, offsets[k], offsets[k + 1], classes, th, ts, te)
+        for t in range(nt):
+            out[count + t] = is_number(d, ts[t], te[t])
+        count += nt
+    return out[:count].copy()
+
+
 @njit(cache=True)
 def run_hashes(th, s, e, n, base_n):  # type: ignore[no-untyped-def]
     """Hashes of every n-token window of tokens ``th[s:e]`` (``max(0, e - s - n + 1)`` of them)."""
