@@ -50,8 +50,9 @@ from contam.shingles import (
     seq_hash,
     tokenize_many,
 )
+from contam.substrings import pick_substrings
 
-INDEX_FORMAT = 3
+INDEX_FORMAT = 4
 _ARRAYS = (
     "input_len",
     "full_len",
@@ -67,7 +68,16 @@ _ARRAYS = (
     "item_tok",
     "item_num",
 )
-ITEMS_SCHEMA = pa.schema([("item_id", pa.string()), ("split", pa.string()), ("group", pa.string())])
+#: ``gpt4_input``/``gpt4_label``: the item's GPT-4 substrings (`substrings.pick_substrings`).
+ITEMS_SCHEMA = pa.schema(
+    [
+        ("item_id", pa.string()),
+        ("split", pa.string()),
+        ("group", pa.string()),
+        ("gpt4_input", pa.list_(pa.string())),
+        ("gpt4_label", pa.list_(pa.string())),
+    ]
+)
 
 
 @dataclass(slots=True)
@@ -78,6 +88,8 @@ class BenchIndex:
     item_ids: list[str]
     splits: list[str]
     groups: list[str | None]
+    gpt4_input: list[list[str]]
+    gpt4_label: list[list[str]]
     input_len: npt.NDArray[np.int32]
     full_len: npt.NDArray[np.int32]
     item_gram_ptr: npt.NDArray[np.int64]
@@ -103,7 +115,10 @@ class BenchIndex:
         tmp.mkdir(parents=True)
         for name in _ARRAYS:
             np.save(tmp / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        table = pa.table([self.item_ids, self.splits, self.groups], schema=ITEMS_SCHEMA)
+        table = pa.table(
+            [self.item_ids, self.splits, self.groups, self.gpt4_input, self.gpt4_label],
+            schema=ITEMS_SCHEMA,
+        )
         pq.write_table(table, tmp / "items.parquet")
         (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
         old = folder.with_name(folder.name + ".old")
@@ -132,6 +147,8 @@ class BenchIndex:
             table.column("item_id").to_pylist(),
             table.column("split").to_pylist(),
             table.column("group").to_pylist(),
+            table.column("gpt4_input").to_pylist(),
+            table.column("gpt4_label").to_pylist(),
             **arrays,
         )
 
@@ -271,11 +288,16 @@ def build_index(source: BenchSource, norm: NormConfig, ngram: NGramConfig) -> Be
         "short_parts": len(shorts),
         "build_seconds": round(time.perf_counter() - started, 3),
     }
+    picked = [
+        pick_substrings(it.input_text, it.label_text, f"{source.name}/{it.item_id}") for it in items
+    ]
     return BenchIndex(
         manifest,
         [it.item_id for it in items],
         [it.split for it in items],
         [it.group for it in items],
+        [p[0] for p in picked],
+        [p[1] for p in picked],
         input_len,
         full_len,
         item_gram_ptr,

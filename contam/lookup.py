@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from contam.index import BenchIndex
 from contam.shingles import bloom_build, bloom_words, table_build
+from contam.substrings import SubstringTable
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -30,7 +31,8 @@ class Lookup:
     ``item_tok_ptr/item_tok/item_num``: every item's token hashes (input + label) and which
     are numbers, for extending seeds.
     ``short_*``: the distinct whole-run hashes of short item parts, each with its entries
-    (item, part).
+    (item, part). ``substrings``: every item's GPT-4 substrings; string k belongs to item
+    ``sub_item[k]``, part ``sub_part[k]`` (0 input, 1 label).
     """
 
     benches: list[BenchIndex]
@@ -61,6 +63,9 @@ class Lookup:
     prefix_vals: I32
     short_keys: U64
     short_vals: I32
+    substrings: SubstringTable
+    sub_item: I64
+    sub_part: I64
 
     @property
     def items(self) -> int:
@@ -122,6 +127,17 @@ class Lookup:
         short_ptr = np.append(s_first, len(s_hash)).astype(np.int64)
         prefixes = np.unique(s_prefix)
 
+        strings: list[str] = []
+        sub_item: list[int] = []
+        sub_part: list[int] = []
+        for k, b in enumerate(benches):
+            for i, (inp, lab) in enumerate(zip(b.gpt4_input, b.gpt4_label, strict=True)):
+                item = int(item_base[k]) + i
+                for part, picked in ((0, inp), (1, lab)):
+                    strings += picked
+                    sub_item += [item] * len(picked)
+                    sub_part += [part] * len(picked)
+
         gram_keys, gram_vals = table_build(gram_hash)
         prefix_keys, prefix_vals = table_build(prefixes)
         short_keys, short_vals = table_build(short_hash)
@@ -154,4 +170,7 @@ class Lookup:
             prefix_vals,
             short_keys,
             short_vals,
+            SubstringTable.build(strings),
+            np.array(sub_item, dtype=np.int64),
+            np.array(sub_part, dtype=np.int64),
         )

@@ -28,10 +28,12 @@ from contam.normalize import (
 )
 from contam.records import DocBatch
 from contam.shingles import BASE, base_power, bloom_maybe, finish, prefix_key, table_get, tokenize
+from contam.substrings import confirm, find_candidates
 
 I64 = npt.NDArray[np.int64]
 Encoded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
 Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer flags
+FirstPass = tuple[Probed, I64]  # and (doc, substring) GPT-4 candidates
 
 # hit columns
 H_DOC, H_KIND, H_KEY, H_TOK, H_LEN, H_BYTE0, H_BYTE1 = range(7)
@@ -147,6 +149,7 @@ class BatchMatches:
 
     hits: npt.NDArray[np.int64]
     aligned: Alignment
+    gpt4: npt.NDArray[np.int64]  # distinct (item, part) whose GPT-4 substrings were found
     tokens: int
     docs: int
     text_chars: int
@@ -197,19 +200,25 @@ class Matcher:
         data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
         return self.probe(data, ends - lengths, ends, classes)
 
+    def first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
+        """Everything that reads a whole batch buffer (no GIL held): `probe_raw`, then the
+        GPT-4 substring candidates on the same folded buffer."""
+        probed = self.probe_raw(data, starts, ends)
+        return probed, find_candidates(data, starts, ends, self.lookup.substrings)
+
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
         encoded = encode_batch(batch.texts, self.norm)
-        return self.finish(batch, encoded, self.probe_raw(*encoded))
+        return self.finish(batch, encoded, self.first_pass(*encoded))
 
     def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
         """`match` over a stream, the kernel of one batch running (without the GIL) in a
         thread while the next batch is read and encoded."""
         with ThreadPoolExecutor(1) as kernel:
-            pending: tuple[DocBatch, Encoded, Future[Probed]] | None = None
+            pending: tuple[DocBatch, Encoded, Future[FirstPass]] | None = None
             for batch in batches:
                 encoded = encode_batch(batch.texts, self.norm)
-                running = kernel.submit(self.probe_raw, *encoded)
+                running = kernel.submit(self.first_pass, *encoded)
                 if pending is not None:
                     yield self.finish(pending[0], pending[1], pending[2].result())
                 pending = (batch, encoded, running)
@@ -226,10 +235,14 @@ class Matcher:
         doc_tokens[docs] = again_tokens
         return np.concatenate([hits[~np.isin(hits[:, H_DOC], docs)], again]), doc_tokens
 
-    def finish(self, batch: DocBatch, encoded: Encoded, probed: Probed) -> BatchMatches:
-        """Redo the documents that need NFKC, then turn hits into spans with offsets."""
+    def finish(self, batch: DocBatch, encoded: Encoded, first: FirstPass) -> BatchMatches:
+        """Redo the documents that need NFKC, then turn hits into spans with offsets, and
+        confirm GPT-4 candidates on the original texts."""
         data, starts, ends = encoded
-        hits, doc_tokens, flagged = probed
+        (hits, doc_tokens, flagged), candidates = first
+        lk = self.lookup
+        found = confirm(batch.texts, candidates, lk.substrings.strings)[:, 1]
+        gpt4 = np.unique(np.column_stack([lk.sub_item[found], lk.sub_part[found]]), axis=0)
         normalized: dict[int, bytes] = {}
         if flagged.any():
             # The kernel saw a token changer in these folded texts: `normalize` is the full one.
@@ -270,7 +283,14 @@ class Matcher:
                 chains[r, C_B1] = char_end[chains[r, C_B1] - 1]
         tokens = int(doc_tokens.sum())
         return BatchMatches(
-            hits, aligned, tokens, len(batch.texts), batch.text_chars, batch.doc_ids, batch.lines
+            hits,
+            aligned,
+            gpt4,
+            tokens,
+            len(batch.texts),
+            batch.text_chars,
+            batch.doc_ids,
+            batch.lines,
         )
 
     def _align(self, hits: I64, hit_docs: I64, texts: list[bytes]) -> Alignment:

@@ -277,6 +277,7 @@ def scan_shard(
     seen_gram: list[np.ndarray] = []
     runs: list[np.ndarray] = []
     skips: list[np.ndarray] = []
+    gpt4: list[np.ndarray] = []
     docs_full = np.zeros(lookup.items, dtype=np.int64)
     docs_input = np.zeros(lookup.items, dtype=np.int64)
     match_parts: list[pa.Table] = []
@@ -294,6 +295,7 @@ def scan_shard(
             places = aligned.runs[:, [R_ITEM, R_I0, R_I1]]  # one per run: a place in a doc
             runs.append(merge_runs([np.column_stack([places, np.ones(len(places), np.int64)])]))
             skips.append(np.unique(aligned.skips, axis=0))
+            gpt4.append(found.gpt4)
             chains = aligned.chains
             if len(chains) == 0:
                 continue
@@ -323,7 +325,7 @@ def scan_shard(
         if not config.skip_bad:
             raise
         status, reason = "skipped", str(e)
-        seen_gram, runs, skips, match_parts = [], [], [], []
+        seen_gram, runs, skips, gpt4, match_parts = [], [], [], [], []
         docs_full[:] = 0
         docs_input[:] = 0
         totals = dict.fromkeys(totals, 0)
@@ -343,7 +345,7 @@ def scan_shard(
         np.unique(np.concatenate(seen_gram)) if seen_gram else np.zeros(0, np.int64),
         merge_runs(runs),
         np.unique(np.concatenate(skips), axis=0) if skips else np.zeros((0, 3), np.int64),
-        np.zeros((0, 2), np.int64),
+        np.unique(np.concatenate(gpt4), axis=0) if gpt4 else np.zeros((0, 2), np.int64),
         matched_items,
         docs_full[matched_items],
         docs_input[matched_items],

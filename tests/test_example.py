@@ -21,8 +21,9 @@ def test_bundled_example(tmp_path: Path) -> None:
     assert "bench  split   items  contam      %  input  input+label  gpt3  palm  llama2  gpt4" in (
         result.output
     )
-    # palm misses the half copy (42% of 8-grams < 70%), llama2 it and the 8-word item (< 10)
-    assert "quiz   custom     40       7  17.50      7            1     7     6       5     0" in (
+    # palm misses the half copy (42% of 8-grams < 70%), llama2 it and the 8-word item (< 10),
+    # gpt4 (case-sensitive) the upper-cased copy
+    assert "quiz   custom     40       7  17.50      7            1     7     6       5     6" in (
         result.output
     )
     assert "scanned 6 shards, 63 docs, 34,880 tokens" in result.output
@@ -31,6 +32,7 @@ def test_bundled_example(tmp_path: Path) -> None:
     assert {k for k, r in items.items() if r["full_contaminated"]} == {"quiz-011"}
     assert items["quiz-022"]["input_coverage"] == 0.5  # half its words, planted
     assert items["quiz-030"]["input_docs"] == 2
-    assert items["quiz-038"]["input_ngrams"] == 1  # 8 words: matched whole
+    assert items["quiz-038"]["input_ngrams"] == 1  # 8 words: one 8-gram
+    assert {k for k, r in items.items() if r["gpt4_input"]} == PLANTED - {"quiz-007"}
     matches = pq.read_table(tmp_path / "out" / "matches.parquet").to_pylist()
     assert sorted(m["item_id"] for m in matches) == sorted([*PLANTED, "quiz-030"])
