@@ -19,6 +19,7 @@ from numba import njit
 from contam.align import C_B0, C_B1, C_DOC, Alignment, AlignParams, align, seeds_of
 from contam.config import NormConfig
 from contam.lookup import Lookup
+from contam.minhash import MinHashConfig, NearDupIndex, windows_around
 from contam.normalize import (
     encode_batch,
     kernel_classes,
@@ -27,7 +28,16 @@ from contam.normalize import (
     normalize_with_offsets,
 )
 from contam.records import DocBatch
-from contam.shingles import BASE, base_power, bloom_maybe, finish, prefix_key, table_get, tokenize
+from contam.shingles import (
+    BASE,
+    base_power,
+    bloom_maybe,
+    finish,
+    prefix_key,
+    table_get,
+    tokenize,
+    tokenize_many,
+)
 from contam.substrings import confirm, find_candidates
 
 I64 = npt.NDArray[np.int64]
@@ -150,6 +160,7 @@ class BatchMatches:
     hits: npt.NDArray[np.int64]
     aligned: Alignment
     gpt4: npt.NDArray[np.int64]  # distinct (item, part) whose GPT-4 substrings were found
+    near: npt.NDArray[np.float64]  # near-duplicate windows: item, est. Jaccard, containment
     tokens: int
     docs: int
     text_chars: int
@@ -160,10 +171,19 @@ class BatchMatches:
 class Matcher:
     """Runs the kernel for a `Lookup` over batches of documents."""
 
-    def __init__(self, lookup: Lookup, norm: NormConfig, params: AlignParams | None = None) -> None:
+    def __init__(
+        self,
+        lookup: Lookup,
+        norm: NormConfig,
+        params: AlignParams | None = None,
+        near: MinHashConfig | None = None,
+    ) -> None:
         self.lookup = lookup
         self.norm = norm
         self.params = params or AlignParams()
+        # near-duplicate search: item signatures in an LSH index, queried with seeded windows
+        self.near = NearDupIndex.build(lookup.item_tok_ptr, lookup.item_tok, near) if near else None
+        self._near = np.zeros((0, 3))
         # first pass: flag the texts that need NFKC; texts normalized in Python: no flags
         self.classes = kernel_classes(norm.cjk_chars, norm.nfkc)
         self.plain_classes = kernel_classes(norm.cjk_chars, False)
@@ -270,6 +290,7 @@ class Matcher:
             lead = (np.frombuffer(piecewise, dtype=np.uint8) & 0xC0) != 0x80
             char_of_byte = np.cumsum(lead) - 1
             char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
+        self._near = np.zeros((0, 3))
         aligned = self._align(hits, hit_docs, [
             normalized[k] if k in normalized else data[starts[k] : ends[k]].tobytes()
             for k in hit_docs.tolist()
@@ -286,6 +307,7 @@ class Matcher:
             hits,
             aligned,
             gpt4,
+            self._near,
             tokens,
             len(batch.texts),
             batch.text_chars,
@@ -309,6 +331,36 @@ class Matcher:
             data, ends - lengths, ends, self.plain_classes, seeds, lk.item_tok_ptr, lk.item_tok,
             lk.item_num, self.params,
         )  # fmt: skip
+        self._near = self._near_windows(seeds, data, ends - lengths, ends)
         aligned.runs[:, 0] = hit_docs[aligned.runs[:, 0]]
         aligned.chains[:, 0] = hit_docs[aligned.chains[:, 0]]
         return aligned
+
+    def _near_windows(
+        self, seeds: I64, data: npt.NDArray[np.uint8], starts: I64, ends: I64
+    ) -> npt.NDArray[np.float64]:
+        """MinHash near-duplicates: for every (document, item) with a non-boilerplate seed, a
+        window of the item's length around the seeds is looked up in the LSH index; each
+        candidate item (the seeded one or another) is verified by its estimated Jaccard
+        similarity and its exact shingle containment. Rows: item, Jaccard, containment."""
+        rows: list[tuple[float, float, float]] = []
+        if self.near is None or len(seeds) == 0:
+            return np.zeros((0, 3))
+        lk = self.lookup
+        offsets = np.append(starts, ends[-1]) if len(starts) else np.zeros(1, np.int64)
+        th, tok_off = tokenize_many(data, offsets, self.plain_classes)
+        anchored = seeds[seeds[:, 5] == 1]
+        pairs = np.unique(anchored[:, :2], axis=0)
+        threshold = self.near.config.threshold
+        for doc, item in pairs.tolist():
+            mine = anchored[(anchored[:, 0] == doc) & (anchored[:, 1] == item)]
+            positions = np.concatenate([mine[:, 3], mine[:, 3] + mine[:, 4] - 1])
+            doc_tok = th[tok_off[doc] : tok_off[doc + 1]]
+            item_len = int(lk.item_tok_ptr[item + 1] - lk.item_tok_ptr[item])
+            for start, end in windows_around(positions, item_len, len(doc_tok)).tolist():
+                window = doc_tok[start:end]
+                for cand in self.near.query(window):
+                    jaccard, containment = self.near.verify(cand, window)
+                    if jaccard >= threshold:
+                        rows.append((cand, jaccard, containment))
+        return np.array(rows, dtype=np.float64).reshape(-1, 3)

@@ -92,6 +92,8 @@ ITEMS_SCHEMA = pa.schema(
         ("palm_full_fraction", pa.float64()),
         ("llama2_input_fraction", pa.float64()),
         ("llama2_full_fraction", pa.float64()),
+        ("near_dup_jaccard", pa.float64()),
+        ("near_dup_containment", pa.float64()),
         *[(f"{p}_{part}", pa.bool_()) for p in PRESET_NAMES for part in ("input", "full")],
         ("input_contaminated", pa.bool_()),
         ("full_contaminated", pa.bool_()),
@@ -132,6 +134,7 @@ class ShardCommit:
     runs: npt.NDArray[np.int64]
     skips: npt.NDArray[np.int64]
     gpt4: npt.NDArray[np.int64]
+    near: npt.NDArray[np.float64]  # MinHash windows: item, estimated Jaccard, containment
     docs_item: npt.NDArray[np.int64]  # item numbers with >= 1 matching doc
     docs_full: npt.NDArray[np.int64]  # ... how many docs matched the item
     docs_input: npt.NDArray[np.int64]  # ... how many matched its input part
@@ -148,6 +151,7 @@ class ShardCommit:
             runs=self.runs,
             skips=self.skips,
             gpt4=self.gpt4,
+            near=self.near,
             docs_item=self.docs_item,
             docs_full=self.docs_full,
             docs_input=self.docs_input,
@@ -201,6 +205,11 @@ def items_table(
         np.add.at(docs[:, 0], c.docs_item, c.docs_input)
         np.add.at(docs[:, 1], c.docs_item, c.docs_full)
         gpt4[c.gpt4[:, 0], c.gpt4[:, 1]] = True
+    near = np.full((count, 2), np.nan)  # best window per item: Jaccard, its containment
+    for c in commits:
+        for item, jaccard, containment in c.near.tolist():
+            if np.isnan(near[int(item), 0]) or jaccard > near[int(item), 0]:
+                near[int(item)] = (jaccard, containment)
     run_ptr, runs = _csr(merge_runs([c.runs for c in commits]), count)
     skip_rows = np.concatenate([c.skips for c in commits] + [np.zeros((0, 3), np.int64)])
     skip_ptr, skips = _csr(skip_rows, count)
@@ -273,6 +282,7 @@ def items_table(
         _nullable(label_cov), g3_found[:, 0], g3_found[:, 1], g3_frequent,
         _nullable(palm[:, 0]), _nullable(palm[:, 1]),
         _nullable(llama[:, 0]), _nullable(llama[:, 1]),
+        _nullable(near[:, 0]), _nullable(near[:, 1]),
     ]  # fmt: skip
     for name in PRESET_NAMES:
         columns += list(verdicts[name])

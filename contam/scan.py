@@ -47,6 +47,7 @@ from contam.errors import ReportError, ShardError
 from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
 from contam.match import H_KEY, H_KIND, KIND_GRAM, Matcher
+from contam.minhash import MinHashConfig
 from contam.report import (
     SHARD_MATCHES_SCHEMA,
     ShardCommit,
@@ -215,7 +216,8 @@ def _run_shards(
     out: Path,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    matcher = Matcher(lookup, config.norm, AlignParams(max_gap=config.max_gap))
+    near = MinHashConfig() if config.max_gap > 0 else None
+    matcher = Matcher(lookup, config.norm, AlignParams(max_gap=config.max_gap), near)
     if config.workers == 1 or len(todo) <= 1:
 
         def report(raw: int, docs: int) -> None:
@@ -278,6 +280,7 @@ def scan_shard(
     runs: list[np.ndarray] = []
     skips: list[np.ndarray] = []
     gpt4: list[np.ndarray] = []
+    near: list[np.ndarray] = []
     docs_full = np.zeros(lookup.items, dtype=np.int64)
     docs_input = np.zeros(lookup.items, dtype=np.int64)
     match_parts: list[pa.Table] = []
@@ -296,6 +299,7 @@ def scan_shard(
             runs.append(merge_runs([np.column_stack([places, np.ones(len(places), np.int64)])]))
             skips.append(np.unique(aligned.skips, axis=0))
             gpt4.append(found.gpt4)
+            near.append(found.near)
             chains = aligned.chains
             if len(chains) == 0:
                 continue
@@ -325,7 +329,7 @@ def scan_shard(
         if not config.skip_bad:
             raise
         status, reason = "skipped", str(e)
-        seen_gram, runs, skips, gpt4, match_parts = [], [], [], [], []
+        seen_gram, runs, skips, gpt4, near, match_parts = [], [], [], [], [], []
         docs_full[:] = 0
         docs_input[:] = 0
         totals = dict.fromkeys(totals, 0)
@@ -346,6 +350,7 @@ def scan_shard(
         merge_runs(runs),
         np.unique(np.concatenate(skips), axis=0) if skips else np.zeros((0, 3), np.int64),
         np.unique(np.concatenate(gpt4), axis=0) if gpt4 else np.zeros((0, 2), np.int64),
+        np.concatenate(near) if near else np.zeros((0, 3)),
         matched_items,
         docs_full[matched_items],
         docs_input[matched_items],

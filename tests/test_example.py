@@ -34,5 +34,12 @@ def test_bundled_example(tmp_path: Path) -> None:
     assert items["quiz-030"]["input_docs"] == 2
     assert items["quiz-038"]["input_ngrams"] == 1  # 8 words: one 8-gram
     assert {k for k, r in items.items() if r["gpt4_input"]} == PLANTED - {"quiz-007"}
+    # MinHash windows are item + label sized: the copies without a long answer, the half copy
+    # and the short item stay below Jaccard 0.7; no unplanted item is a near-duplicate
+    near = {k: r for k, r in items.items() if r["near_dup_jaccard"] is not None}
+    assert set(near) == {"quiz-007", "quiz-011", "quiz-015", "quiz-030"}
+    assert all(
+        r["near_dup_jaccard"] >= 0.7 and r["near_dup_containment"] > 0.9 for r in near.values()
+    )
     matches = pq.read_table(tmp_path / "out" / "matches.parquet").to_pylist()
     assert sorted(m["item_id"] for m in matches) == sorted([*PLANTED, "quiz-030"])
