@@ -274,27 +274,41 @@ class Matcher:
                 hits, doc_tokens, redo, [normalized[k] for k in redo.tolist()]
             )
         hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
+
+        def final(k: int) -> bytes:
+            return normalized[k] if k in normalized else data[starts[k] : ends[k]].tobytes()
+
+        aligned = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
+        # Offsets: only documents with an aligned span need the (slow, Python) char map.
         char_maps: dict[int, tuple[I64, I64]] = {}
-        for doc in hit_docs.tolist():
+        again = False
+        for doc in np.unique(aligned.chains[:, C_DOC]).tolist():
             text = batch.texts[doc]
             if text.isascii():
                 continue  # byte offsets are char offsets
+            if doc not in normalized:
+                folded = text.casefold() if self.norm.casefold else text
+                if len(folded) == len(text):
+                    # case folding expanded no character: normalized char k is original char k
+                    lead = (np.frombuffer(final(doc), dtype=np.uint8) & 0xC0) != 0x80
+                    char_of_byte = np.cumsum(lead) - 1
+                    char_maps[doc] = (char_of_byte, char_of_byte + 1)
+                    continue
             pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
             piecewise = pieces.encode("utf-8", "surrogatepass")
-            if piecewise != normalized.get(doc, data[starts[doc] : ends[doc]].tobytes()):
+            if piecewise != final(doc):
                 # Rare composing sequences normalize differently piecewise: match the doc
                 # again on the piecewise text so its offsets are exact.
                 hits, doc_tokens = self._rematch(hits, doc_tokens, np.array([doc]), [piecewise])
                 normalized[doc] = piecewise
+                again = True
             # byte -> char index: count the UTF-8 lead bytes before it
             lead = (np.frombuffer(piecewise, dtype=np.uint8) & 0xC0) != 0x80
             char_of_byte = np.cumsum(lead) - 1
             char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
-        self._near = np.zeros((0, 3))
-        aligned = self._align(hits, hit_docs, [
-            normalized[k] if k in normalized else data[starts[k] : ends[k]].tobytes()
-            for k in hit_docs.tolist()
-        ])  # fmt: skip
+        if again:
+            hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
+            aligned = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
         chains = aligned.chains
         for r in range(len(chains)):
             doc = int(chains[r, C_DOC])
@@ -331,7 +345,7 @@ class Matcher:
             data, ends - lengths, ends, self.plain_classes, seeds, lk.item_tok_ptr, lk.item_tok,
             lk.item_num, self.params,
         )  # fmt: skip
-        self._near = self._near_windows(seeds, data, ends - lengths, ends)
+        self._near = self._near_windows(seeds, data, ends - lengths, ends)  # for BatchMatches
         aligned.runs[:, 0] = hit_docs[aligned.runs[:, 0]]
         aligned.chains[:, 0] = hit_docs[aligned.chains[:, 0]]
         return aligned

@@ -116,19 +116,45 @@ def normalize_with_offsets(
     if text.isascii():
         idx = np.arange(len(text), dtype=np.int64)
         return normalize(text, config), idx, idx + 1
-    pieces: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    joiners = _joiners()
-    cut = 0
-    for i in range(1, len(text) + 1):
-        if i == len(text) or not joiners[ord(text[i])]:
-            piece = normalize(text[cut:i], config)
-            pieces.append(piece)
-            starts.extend([cut] * len(piece))
-            ends.extend([i] * len(piece))
-            cut = i
-    return "".join(pieces), np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    first = np.ones(len(codes), dtype=np.bool_)  # a piece starts at each non-joiner
+    first[1:] = ~_joiners()[codes[1:]]
+    piece_start = np.flatnonzero(first)
+    piece_end = np.append(piece_start[1:], len(codes))
+    # Most pieces are one character that normalizes to itself: copied in bulk; the others
+    # are normalized one by one (each distinct one once).
+    special = (piece_end - piece_start > 1) | ~_unchanged(config)[codes[piece_start]]
+    spans = zip(piece_start[special].tolist(), piece_end[special].tolist(), strict=True)
+    seen: dict[str, str] = {}
+    parts: list[str] = []
+    lengths = np.ones(len(piece_start), dtype=np.int64)
+    special_lengths: list[int] = []
+    done = 0
+    for a, b in spans:
+        segment = text[a:b]
+        out = seen.get(segment)
+        if out is None:
+            out = seen[segment] = normalize(segment, config)
+        parts.append(text[done:a])
+        parts.append(out)
+        special_lengths.append(len(out))
+        done = b
+    parts.append(text[done:])
+    lengths[special] = special_lengths
+    return "".join(parts), np.repeat(piece_start, lengths), np.repeat(piece_end, lengths)
+
+
+@lru_cache(maxsize=4)
+def _unchanged(config: NormConfig) -> npt.NDArray[np.bool_]:
+    """Code points that `normalize` leaves as they are, alone."""
+    table = np.ones(0x110000, dtype=np.bool_)
+    for cp in range(0x30000):
+        c = chr(cp)
+        if not c.isascii() and normalize(c, config) != c:
+            table[cp] = False
+    for cp in range(ord("A"), ord("Z") + 1):
+        table[cp] = not config.casefold
+    return table
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ the baseline on a slice of the same corpus. Throughput is MB of uncompressed JSO
 
     python examples/perf/scan_throughput.py                 # 500 MB, 1 and 2 workers
     python examples/perf/scan_throughput.py --sizes 100MB --workers 1
+    python examples/perf/scan_throughput.py --match exact,edits   # edit tolerance's cost
 """
 
 from __future__ import annotations
@@ -116,13 +117,17 @@ def naive_baseline(path: Path, index_texts: list[str], limit: int) -> tuple[floa
     return consumed / (time.perf_counter() - started) / 1e6, hits
 
 
-def run_scan(corpus: Path, out: Path, workers: int, index_dir: Path) -> dict[str, float]:
-    """Scan in a child process; report wall time and the child's peak RSS."""
+def run_scan(
+    corpus: Path, out: Path, workers: int, index_dir: Path, max_gap: int = 8
+) -> dict[str, float]:
+    """Scan in a child process; report wall time and the child's peak RSS. ``max_gap`` 0 is
+    exact matching (no chains across edits, no MinHash windows)."""
     code = (
         "import sys, time, contam\n"
         "from pathlib import Path\n"
         f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
-        f" index_dir=Path({str(index_dir)!r}), workers={workers}, quiet=True)\n"
+        f" index_dir=Path({str(index_dir)!r}), workers={workers}, max_gap={max_gap},"
+        " quiet=True)\n"
         "t = time.perf_counter()\n"
         f"r = contam.scan({str(corpus)!r}, {BENCHES!r}, {str(out)!r}, cfg)\n"
         "print(time.perf_counter() - t, r.run['totals']['docs'], r.run['totals']['tokens'],"
@@ -151,6 +156,12 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--baseline-mb", type=float, default=20, help="baseline slice, MB")
     parser.add_argument(
+        "--match",
+        default="edits",
+        help="comma-separated: exact (--max-gap 0: no edit tolerance, no MinHash) and/or "
+        "edits (the default scan); with both, each edits row shows its ratio to exact",
+    )
+    parser.add_argument(
         "--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "contam-perf"
     )
     args = parser.parse_args()
@@ -171,8 +182,9 @@ def main() -> None:
         for b in BENCHES
         for i in iter_items(resolve_bench(b, SHARED / "benchmarks"))
     ]
-    print(f"{'size':>8} {'workers':>7} {'MB/s':>8} {'docs/s':>9} {'peak RSS':>9} "
-          f"{'baseline':>9} {'ratio':>6}")  # fmt: skip
+    modes = [m.strip() for m in args.match.split(",")]
+    print(f"{'size':>8} {'match':>6} {'workers':>7} {'MB/s':>8} {'docs/s':>9} {'peak RSS':>9} "
+          f"{'baseline':>9} {'ratio':>6} {'/exact':>6}")  # fmt: skip
     for size_text in args.sizes.split(","):
         size = parse_size(size_text)
         corpus = work / f"corpus-{size_text.strip()}"
@@ -182,14 +194,20 @@ def main() -> None:
         jsonl_bytes = int((work / f"{corpus.name}.bytes").read_text())
         base_mbs, _ = naive_baseline(corpus, texts, int(args.baseline_mb * 1e6))
         for workers in [int(w) for w in args.workers.split(",")]:
-            out = work / f"out-{size_text.strip()}-{workers}-{os.getpid()}"
-            r = run_scan(corpus, out, workers, index_dir)
-            mbs = jsonl_bytes / r["seconds"] / 1e6
-            print(
-                f"{size_text:>8} {workers:>7} {mbs:>8.1f} {r['docs'] / r['seconds']:>9,.0f} "
-                f"{r['peak_rss_mb']:>7.0f}MB {base_mbs:>7.1f}MB/s {mbs / base_mbs:>5.1f}x",
-                flush=True,
-            )
+            exact_mbs = None
+            for mode in modes:
+                out = work / f"out-{size_text.strip()}-{mode}-{workers}-{os.getpid()}"
+                r = run_scan(corpus, out, workers, index_dir, 0 if mode == "exact" else 8)
+                mbs = jsonl_bytes / r["seconds"] / 1e6
+                if mode == "exact":
+                    exact_mbs = mbs
+                versus = f"{mbs / exact_mbs:>5.2f}x" if exact_mbs and mode != "exact" else ""
+                print(
+                    f"{size_text:>8} {mode:>6} {workers:>7} {mbs:>8.1f} "
+                    f"{r['docs'] / r['seconds']:>9,.0f} {r['peak_rss_mb']:>7.0f}MB "
+                    f"{base_mbs:>7.1f}MB/s {mbs / base_mbs:>5.1f}x {versus:>6}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":
