@@ -131,17 +131,17 @@ class BenchIndex:
     def load(cls, folder: Path) -> BenchIndex:
         try:
             manifest = json.loads((folder / "manifest.json").read_text())
+            if manifest.get("format") != INDEX_FORMAT:
+                raise IndexMismatchError(
+                    f"{folder}: index format {manifest.get('format')} is not {INDEX_FORMAT}; "
+                    "rebuild it with: contam build-index --rebuild"
+                )
             arrays = {n: np.load(folder / f"{n}.npy", allow_pickle=False) for n in _ARRAYS}
             table = pq.read_table(folder / "items.parquet")
         except (OSError, ValueError) as e:
             raise ContamError(
                 f"{folder}: cannot read index ({e}); rebuild it with --rebuild"
             ) from e
-        if manifest.get("format") != INDEX_FORMAT:
-            raise IndexMismatchError(
-                f"{folder}: index format {manifest.get('format')} is not {INDEX_FORMAT}; "
-                "rebuild it with: contam build-index --rebuild"
-            )
         return cls(
             manifest,
             table.column("item_id").to_pylist(),
@@ -185,7 +185,10 @@ def ensure_index(
 ) -> BenchIndex:
     """Load the bench's index if it matches the settings and source checksum, else build it."""
     folder = index_folder(root, source, norm, ngram)
-    if not rebuild and (folder / "manifest.json").is_file():
+    manifest = folder / "manifest.json"
+    # an index cached by an older contam (another format) is rebuilt, not refused
+    current = manifest.is_file() and json.loads(manifest.read_text()).get("format") == INDEX_FORMAT
+    if not rebuild and current:
         index = BenchIndex.load(folder)
         check_manifest(index.manifest, folder, norm, ngram)
         if index.manifest["source"]["checksum"] == source.checksum:

@@ -8,7 +8,14 @@ import pytest
 from contam.benches import resolve_bench
 from contam.config import NGramConfig, NormConfig
 from contam.errors import ContamError, IndexMismatchError
-from contam.index import BenchIndex, build_index, ensure_index, index_folder, load_index_folder
+from contam.index import (
+    INDEX_FORMAT,
+    BenchIndex,
+    build_index,
+    ensure_index,
+    index_folder,
+    load_index_folder,
+)
 from tests.conftest import TINY_NGRAM
 
 NORM = NormConfig()
@@ -115,3 +122,16 @@ def test_real_bench_index(bench_dir: Path, shared_index_dir: Path) -> None:
     # Every GSM8K test item is longer than 13 tokens: none is matched whole.
     assert index.manifest["short_parts"] == 0
     assert int(index.input_len.min()) >= 13
+
+
+def test_index_cached_by_an_older_format_is_rebuilt(tiny_bench: Path, tmp_path: Path) -> None:
+    source = resolve_bench(str(tiny_bench))
+    ensure_index(tmp_path, source, NORM, TINY_NGRAM)
+    folder = index_folder(tmp_path, source, NORM, TINY_NGRAM)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+    (folder / "item_num.npy").unlink()  # an older index lacks newer arrays
+    assert ensure_index(tmp_path, source, NORM, TINY_NGRAM).manifest["format"] == INDEX_FORMAT
+    with pytest.raises(IndexMismatchError, match="index format 1"):
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "format": 1}))
+        load_index_folder(folder, NORM, TINY_NGRAM)  # --index DIR is used as is, or refused
