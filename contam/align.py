@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from contam.shingles import tokenize
+from contam.shingles import token_buffers, tokenize
 
 I64 = npt.NDArray[np.int64]
 
@@ -352,12 +352,7 @@ def align_docs(  # type: ignore[no-untyped-def]
     """Runs, skip spans and chains for seeds sorted by (doc, item, doc token, item token);
     document ``k`` is ``d[starts[k]:ends[k]]`` (normalized UTF-8). Chain doc offsets are bytes
     into the document."""
-    longest = 1
-    for k in range(len(starts)):
-        longest = max(longest, ends[k] - starts[k])
-    th = np.empty(longest, dtype=np.uint64)
-    ts = np.empty(longest, dtype=np.int64)
-    te = np.empty(longest, dtype=np.int64)
+    th, ts, te = token_buffers(starts, ends)
     n = seeds.shape[0]
     runs = np.empty((n, 5), dtype=np.int64)
     skips = np.empty((n, 3), dtype=np.int64)

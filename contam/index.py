@@ -44,7 +44,6 @@ from contam.errors import ContamError, IndexMismatchError
 from contam.normalize import char_classes, normalize
 from contam.shingles import (
     base_power,
-    number_tokens,
     prefix_raw,
     run_hashes,
     seq_hash,
@@ -206,17 +205,15 @@ def load_index_folder(folder: Path, norm: NormConfig, ngram: NGramConfig) -> Ben
 
 
 def tokens_of(
-    texts: list[str], norm: NormConfig, numbers: bool = False
+    texts: list[str], norm: NormConfig
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Token hashes of each text (normalized here), as CSR: hashes and per-text offsets; and
-    which tokens are numbers (when ``numbers``, else an empty array)."""
+    which tokens are numbers."""
     encoded = [normalize(t, norm).encode("utf-8", "surrogatepass") for t in texts]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     data = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
-    classes = char_classes(norm.cjk_chars)
-    th, tok_off = tokenize_many(data, offsets, classes)
-    is_num = number_tokens(data, offsets, classes) if numbers else np.zeros(0, dtype=np.bool_)
+    th, tok_off, is_num = tokenize_many(data, offsets, char_classes(norm.cjk_chars))
     return th, tok_off, is_num
 
 
@@ -245,7 +242,7 @@ def build_index(source: BenchSource, norm: NormConfig, ngram: NGramConfig) -> Be
     items = list(iter_items(source))
     n = ngram.n
     full_th, full_off, full_num = tokens_of(
-        [f"{it.input_text}\n{it.label_text}" for it in items], norm, numbers=True
+        [f"{it.input_text}\n{it.label_text}" for it in items], norm
     )
     _, input_off, _ = tokens_of([it.input_text for it in items], norm)
     input_len = np.diff(input_off).astype(np.int32)

@@ -16,7 +16,20 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from contam.align import C_B0, C_B1, C_DOC, Alignment, AlignParams, align, seeds_of
+from contam.align import (
+    C_B0,
+    C_B1,
+    C_DOC,
+    SD_ANCHOR,
+    SD_DOC,
+    SD_ITEM,
+    SD_J,
+    SD_LEN,
+    Alignment,
+    AlignParams,
+    align,
+    seeds_of,
+)
 from contam.config import NormConfig
 from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
@@ -35,6 +48,7 @@ from contam.shingles import (
     finish,
     prefix_key,
     table_get,
+    token_buffers,
     tokenize,
     tokenize_many,
 )
@@ -86,12 +100,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
     One loop rolls both the n-gram hash and, when the index has short items, the hash of the
     last ``k0`` tokens, whose rare hits in the prefix table are extended token by token.
     """
-    longest = 1
-    for k in range(len(starts)):
-        longest = max(longest, ends[k] - starts[k])
-    th = np.empty(longest, dtype=np.uint64)
-    ts = np.empty(longest, dtype=np.int64)
-    te = np.empty(longest, dtype=np.int64)
+    th, ts, te = token_buffers(starts, ends)
     hits = np.empty((256, 7), dtype=np.int64)
     row = np.empty(7, dtype=np.int64)
     count = 0
@@ -183,7 +192,6 @@ class Matcher:
         self.params = params or AlignParams()
         # near-duplicate search: item signatures in an LSH index, queried with seeded windows
         self.near = NearDupIndex.build(lookup.item_tok_ptr, lookup.item_tok, near) if near else None
-        self._near = np.zeros((0, 3))
         # first pass: flag the texts that need NFKC; texts normalized in Python: no flags
         self.classes = kernel_classes(norm.cjk_chars, norm.nfkc)
         self.plain_classes = kernel_classes(norm.cjk_chars, False)
@@ -278,7 +286,7 @@ class Matcher:
         def final(k: int) -> bytes:
             return normalized[k] if k in normalized else data[starts[k] : ends[k]].tobytes()
 
-        aligned = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
+        aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
         # Offsets: only documents with an aligned span need the (slow, Python) char map.
         char_maps: dict[int, tuple[I64, I64]] = {}
         again = False
@@ -308,7 +316,7 @@ class Matcher:
             char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
         if again:
             hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
-            aligned = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
+            aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
         chains = aligned.chains
         for r in range(len(chains)):
             doc = int(chains[r, C_DOC])
@@ -321,7 +329,7 @@ class Matcher:
             hits,
             aligned,
             gpt4,
-            self._near,
+            near,
             tokens,
             len(batch.texts),
             batch.text_chars,
@@ -329,15 +337,18 @@ class Matcher:
             batch.lines,
         )
 
-    def _align(self, hits: I64, hit_docs: I64, texts: list[bytes]) -> Alignment:
+    def _align(
+        self, hits: I64, hit_docs: I64, texts: list[bytes]
+    ) -> tuple[Alignment, npt.NDArray[np.float64]]:
         """Align the seeds of ``hits`` in the batch documents ``hit_docs``, whose final
-        normalized bytes are ``texts``; rows keep the batch's doc numbers."""
+        normalized bytes are ``texts`` (rows keep the batch's doc numbers); and the
+        near-duplicate windows around the same seeds."""
         lk = self.lookup
         seeds = seeds_of(
             hits, lk.gram_seed_ptr, lk.seed_item, lk.seed_pos, lk.seed_anchor,
             lk.short_ptr, lk.short_item,
         )  # fmt: skip
-        seeds[:, 0] = np.searchsorted(hit_docs, seeds[:, 0])
+        seeds[:, SD_DOC] = np.searchsorted(hit_docs, seeds[:, SD_DOC])
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         ends = np.cumsum(lengths)
         data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
@@ -345,10 +356,10 @@ class Matcher:
             data, ends - lengths, ends, self.plain_classes, seeds, lk.item_tok_ptr, lk.item_tok,
             lk.item_num, self.params,
         )  # fmt: skip
-        self._near = self._near_windows(seeds, data, ends - lengths, ends)  # for BatchMatches
+        near = self._near_windows(seeds, data, ends - lengths, ends)
         aligned.runs[:, 0] = hit_docs[aligned.runs[:, 0]]
         aligned.chains[:, 0] = hit_docs[aligned.chains[:, 0]]
-        return aligned
+        return aligned, near
 
     def _near_windows(
         self, seeds: I64, data: npt.NDArray[np.uint8], starts: I64, ends: I64
@@ -362,13 +373,16 @@ class Matcher:
             return np.zeros((0, 3))
         lk = self.lookup
         offsets = np.append(starts, ends[-1]) if len(starts) else np.zeros(1, np.int64)
-        th, tok_off = tokenize_many(data, offsets, self.plain_classes)
-        anchored = seeds[seeds[:, 5] == 1]
-        pairs = np.unique(anchored[:, :2], axis=0)
+        th, tok_off, _ = tokenize_many(data, offsets, self.plain_classes)
+        anchored = seeds[seeds[:, SD_ANCHOR] == 1]
+        anchored = anchored[np.lexsort((anchored[:, SD_ITEM], anchored[:, SD_DOC]))]
+        pairs, first = np.unique(anchored[:, [SD_DOC, SD_ITEM]], axis=0, return_index=True)
         threshold = self.near.config.threshold
-        for doc, item in pairs.tolist():
-            mine = anchored[(anchored[:, 0] == doc) & (anchored[:, 1] == item)]
-            positions = np.concatenate([mine[:, 3], mine[:, 3] + mine[:, 4] - 1])
+        for (doc, item), lo, hi in zip(
+            pairs.tolist(), first.tolist(), [*first[1:].tolist(), len(anchored)], strict=True
+        ):
+            mine = anchored[lo:hi]  # first and last token of each seed
+            positions = np.concatenate([mine[:, SD_J], mine[:, SD_J] + mine[:, SD_LEN] - 1])
             doc_tok = th[tok_off[doc] : tok_off[doc + 1]]
             item_len = int(lk.item_tok_ptr[item + 1] - lk.item_tok_ptr[item])
             for start, end in windows_around(positions, item_len, len(doc_tok)).tolist():

@@ -27,7 +27,7 @@ from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
 from numba import njit
 
 from contam.errors import ConfigError
-from contam.shingles import BASE, finish
+from contam.shingles import BASE, run_hashes, seq_hash
 
 U64 = np.uint64
 I64 = npt.NDArray[np.int64]
@@ -125,22 +125,15 @@ def _shingles_into(tok, s, e, k, out, o):  # type: ignore[no-untyped-def]
     if n == 0:
         return 0
     if n < k:  # a text shorter than a shingle is one shingle of all its tokens
-        raw = U64(0)
-        for j in range(s, e):
-            raw = raw * BASE + tok[j]
-        out[o] = np.uint32(finish(raw, n) >> U64(32))
+        out[o] = np.uint32(seq_hash(tok, s, e) >> U64(32))
         return 1
     base_k = U64(1)
     for _ in range(k):
         base_k = base_k * BASE
-    raw = U64(0)
-    for j in range(s, e):
-        raw = raw * BASE + tok[j]
-        if j - s >= k:
-            raw = raw - tok[j - k] * base_k
-        if j - s >= k - 1:
-            out[o + j - s - k + 1] = np.uint32(finish(raw, k) >> U64(32))
-    return n - k + 1
+    hashes = run_hashes(tok, s, e, k, base_k)  # the n-gram hashes items and documents share
+    for x in range(len(hashes)):
+        out[o + x] = np.uint32(hashes[x] >> U64(32))
+    return len(hashes)
 
 
 @njit(cache=True)

@@ -189,21 +189,6 @@ def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
     return count, changer
 
 
-@njit(cache=True)
-def tokenize_many(d, offsets, classes):  # type: ignore[no-untyped-def]
-    """Token hashes of every text ``d[offsets[k]:offsets[k+1]]``, as CSR (hashes, token offsets)."""
-    total = offsets[-1] - offsets[0]
-    th = np.empty(total, dtype=np.uint64)
-    ts = np.empty(total, dtype=np.int64)
-    te = np.empty(total, dtype=np.int64)
-    tok_off = np.zeros(len(offsets), dtype=np.int64)
-    for k in range(len(offsets) - 1):
-        base = tok_off[k]
-        count, _ = tokenize(d, offsets[k], offsets[k + 1], classes, th[base:], ts[base:], te[base:])
-        tok_off[k + 1] = base + count
-    return th[: tok_off[-1]].copy(), tok_off
-
-
 @njit(inline="always")
 def is_number(d, s, e):  # type: ignore[no-untyped-def]
     """Whether the token ``d[s:e]`` is all ASCII digits."""
@@ -214,21 +199,35 @@ def is_number(d, s, e):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def number_tokens(d, offsets, classes):  # type: ignore[no-untyped-def]
-    """Per token of every text ``d[offsets[k]:offsets[k+1]]`` (as `tokenize_many` cuts them):
-    whether it is a number."""
+def tokenize_many(d, offsets, classes):  # type: ignore[no-untyped-def]
+    """Token hashes of every text ``d[offsets[k]:offsets[k+1]]``, as CSR (hashes, token
+    offsets), and whether each token is a number."""
     total = offsets[-1] - offsets[0]
-    th = np.empty(max(1, total), dtype=np.uint64)
-    ts = np.empty(max(1, total), dtype=np.int64)
-    te = np.empty(max(1, total), dtype=np.int64)
-    out = np.zeros(total, dtype=np.bool_)
-    count = 0
+    th = np.empty(total, dtype=np.uint64)
+    ts = np.empty(total, dtype=np.int64)
+    te = np.empty(total, dtype=np.int64)
+    tok_off = np.zeros(len(offsets), dtype=np.int64)
     for k in range(len(offsets) - 1):
-        nt, _ = tokenize(d, offsets[k], offsets[k + 1], classes, th, ts, te)
-        for t in range(nt):
-            out[count + t] = is_number(d, ts[t], te[t])
-        count += nt
-    return out[:count].copy()
+        base = tok_off[k]
+        count, _ = tokenize(d, offsets[k], offsets[k + 1], classes, th[base:], ts[base:], te[base:])
+        tok_off[k + 1] = base + count
+    numbers = np.empty(tok_off[-1], dtype=np.bool_)
+    for t in range(tok_off[-1]):
+        numbers[t] = is_number(d, ts[t], te[t])
+    return th[: tok_off[-1]].copy(), tok_off, numbers
+
+
+@njit(cache=True)
+def token_buffers(starts, ends):  # type: ignore[no-untyped-def]
+    """`tokenize`'s hash and byte-span buffers, large enough for the longest document
+    ``[starts[k], ends[k])`` (a token has at least one byte)."""
+    longest = 1
+    for k in range(len(starts)):
+        longest = max(longest, ends[k] - starts[k])
+    th = np.empty(longest, dtype=np.uint64)
+    ts = np.empty(longest, dtype=np.int64)
+    te = np.empty(longest, dtype=np.int64)
+    return th, ts, te
 
 
 @njit(cache=True)
