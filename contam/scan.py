@@ -225,7 +225,7 @@ def _run_shards(
                 progress(raw, docs)
 
         for path in todo:
-            scan_shard(path, matcher, config, out, report)
+            scan_shard(path, matcher, config, report).write(out / "shards" / shard_key(path))
         return
     ctx = mp.get_context("fork")
     counters = ctx.Array("q", 2, lock=False)
@@ -255,18 +255,21 @@ def _scan_in_worker(path: Path) -> None:
         counters[0] += raw
         counters[1] += docs
 
-    scan_shard(path, _STATE["matcher"], _STATE["config"], _STATE["out"], report)
+    commit = scan_shard(path, _STATE["matcher"], _STATE["config"], report)
+    commit.write(_STATE["out"] / "shards" / shard_key(path))
 
 
 def scan_shard(
     path: Path,
     matcher: Matcher,
     config: ScanConfig,
-    out: Path,
     report: Callable[[int, int], None],
-) -> None:
-    """Scan one shard and commit its results; with ``skip_bad`` a broken shard is committed
-    as skipped (so a resume does not retry it) instead of stopping the scan."""
+) -> ShardCommit:
+    """Scan one shard into what its commit holds (`ShardCommit.write` puts it in place).
+
+    With ``skip_bad`` a broken shard yields a commit marked skipped (so a resume does not
+    retry it) instead of stopping the scan. ``report`` gets (raw bytes, documents) as read.
+    """
     lookup = matcher.lookup
     reader = ShardReader(
         path,
@@ -344,7 +347,7 @@ def scan_shard(
         "skipped_records": reader.stats.skipped,
         "bad": reader.stats.bad,
     }
-    ShardCommit(
+    return ShardCommit(
         info,
         np.unique(np.concatenate(seen_gram)) if seen_gram else np.zeros(0, np.int64),
         merge_runs(runs),
@@ -355,7 +358,7 @@ def scan_shard(
         docs_full[matched_items],
         docs_input[matched_items],
         pa.concat_tables(match_parts) if match_parts else SHARD_MATCHES_SCHEMA.empty_table(),
-    ).write(out / "shards" / shard_key(path))
+    )
 
 
 def _docs_per_item(chains: np.ndarray, items: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from contam.config import ScanConfig
+from contam.report import ShardCommit
 from contam.scan import scan
 from tests.conftest import TINY_ITEMS, write_jsonl
 
@@ -194,11 +195,11 @@ def test_killed_scan_resumes_without_loss_or_double_count(
     real = scan_module.scan_shard
     scanned: list[str] = []
 
-    def killed_on_b(path: Path, *args: Any) -> None:
+    def killed_on_b(path: Path, *args: Any) -> ShardCommit:
         if path.name == "b.jsonl":
             raise KeyboardInterrupt
         scanned.append(path.name)
-        real(path, *args)
+        return real(path, *args)
 
     monkeypatch.setattr(scan_module, "scan_shard", killed_on_b)
     with pytest.raises(KeyboardInterrupt):
@@ -206,9 +207,9 @@ def test_killed_scan_resumes_without_loss_or_double_count(
     assert json.loads((tmp_path / "killed" / "run.json").read_text())["status"] == "running"
     (tmp_path / "killed" / "shards" / "half-written.tmp").mkdir()  # a commit cut short
 
-    def counting(path: Path, *args: Any) -> None:
+    def counting(path: Path, *args: Any) -> ShardCommit:
         scanned.append(path.name)
-        real(path, *args)
+        return real(path, *args)
 
     monkeypatch.setattr(scan_module, "scan_shard", counting)
     with pytest.raises(Exception, match="--resume"):
