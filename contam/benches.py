@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from contam.config import cache_root
 from contam.errors import BenchError
 from contam.fields import field_values, join_fields
 from contam.records import BenchItem
@@ -52,8 +53,7 @@ def meta_dir() -> Path:
 
 def cache_dir() -> Path:
     """Where fetched benchmark files go: ``$CONTAM_CACHE_DIR/benchmarks`` or ~/.cache/contam."""
-    root = os.environ.get("CONTAM_CACHE_DIR") or Path.home() / ".cache" / "contam"
-    return Path(root) / "benchmarks"
+    return cache_root() / "benchmarks"
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,6 +84,11 @@ def index_fingerprint(norm: NormConfig, ngram: NGramConfig) -> str:
     return f"{norm}_{ngram}_{HASH_SCHEME}"
 
 
+def cache_root() -> Path:
+    """``$CONTAM_CACHE_DIR``, else ``~/.cache/contam``: fetched benches, Unicode tables."""
+    return Path(os.environ.get("CONTAM_CACHE_DIR") or Path.home() / ".cache" / "contam")
+
+
 def default_index_dir() -> Path:
     """``$CONTAM_INDEX_DIR``, else ``./indexes``."""
     return Path(os.environ.get("CONTAM_INDEX_DIR", "indexes"))

@@ -8,18 +8,29 @@ results do not depend on which other benches share the scan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+import shutil
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import xxhash
 
-from contam.index import BenchIndex
+from contam.index import INDEX_FORMAT, BenchIndex
 from contam.shingles import bloom_build, bloom_words, table_build
 from contam.substrings import SubstringTable
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
+
+#: Bump when `Lookup.merge`'s output changes, so merged lookups cached on disk are rebuilt.
+LOOKUP_FORMAT = 1
+#: Merged lookups kept under ``<index dir>/_merged`` (the least recently used go first).
+KEEP_MERGED = 4
 
 
 @dataclass(slots=True)
@@ -80,6 +91,63 @@ class Lookup:
             names["item_id"] += b.item_ids
             names["group"] += b.groups
         return names
+
+    @classmethod
+    def cached(cls, benches: list[BenchIndex], root: Path) -> Lookup:
+        """`merge`, kept on disk under ``root/_merged/<key>`` for the next scan of the same
+        indexes: merging sorts millions of n-grams and builds the probe tables (a second or
+        more per scan, in every process), loading them back is a file read."""
+        key = xxhash.xxh64_hexdigest(
+            json.dumps([LOOKUP_FORMAT, INDEX_FORMAT, [b.manifest for b in benches]]).encode()
+        )
+        folder = root / "_merged" / key
+        try:
+            lookup = cls._load(folder, benches)
+            os.utime(folder)
+            return lookup
+        except (OSError, ValueError, KeyError):
+            shutil.rmtree(folder, ignore_errors=True)  # missing, or damaged: merge again
+        lookup = cls.merge(benches)
+        try:
+            lookup._save(folder)
+        except OSError:
+            pass  # a read-only index folder only costs the merge next time
+        return lookup
+
+    def _save(self, folder: Path) -> None:
+        """Arrays as .npy files, the rest in ``meta.json``; written to a temporary folder
+        and renamed into place, so a reader never sees half of it."""
+        tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        meta: dict[str, Any] = {}
+        for name, value in _flat_fields(self):
+            if isinstance(value, np.ndarray):
+                np.save(tmp / f"{name}.npy", value, allow_pickle=False)
+            else:
+                meta[name] = value
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        try:
+            tmp.rename(folder)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # another scan saved it first
+        kept = [f for f in folder.parent.iterdir() if not f.name.endswith(".tmp")]
+        older = sorted(kept, key=lambda f: f.stat().st_mtime)
+        for stale in older[:-KEEP_MERGED]:
+            shutil.rmtree(stale, ignore_errors=True)
+
+    @classmethod
+    def _load(cls, folder: Path, benches: list[BenchIndex]) -> Lookup:
+        meta = json.loads((folder / "meta.json").read_text())
+
+        def value(name: str) -> Any:
+            return meta[name] if name in meta else np.load(folder / f"{name}.npy")
+
+        table = SubstringTable(
+            **{f.name: value(f"substrings.{f.name}") for f in fields(SubstringTable)}
+        )
+        kept = {f.name: value(f.name) for f in fields(cls) if f.name not in _NOT_FLAT}
+        return cls(benches=benches, substrings=table, **kept)
 
     @classmethod
     def merge(cls, benches: list[BenchIndex]) -> Lookup:
@@ -174,3 +242,15 @@ class Lookup:
             np.array(sub_item, dtype=np.int64),
             np.array(sub_part, dtype=np.int64),
         )
+
+
+_NOT_FLAT = ("benches", "substrings")
+
+
+def _flat_fields(lookup: Lookup) -> list[tuple[str, Any]]:
+    """(name, value) of every field but the bench indexes, the substring table's fields
+    prefixed ``substrings.``."""
+    flat = [(f.name, getattr(lookup, f.name)) for f in fields(lookup) if f.name not in _NOT_FLAT]
+    table = lookup.substrings
+    flat += [(f"substrings.{f.name}", getattr(table, f.name)) for f in fields(table)]
+    return flat

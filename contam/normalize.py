@@ -11,18 +11,24 @@ gives the same tokens.
 
 from __future__ import annotations
 
+import os
 import unicodedata
-from functools import lru_cache
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from contam.config import NormConfig
+from contam.config import NormConfig, cache_root
 
 #: Character classes looked up by the tokenizer kernel, one byte per code point; the CHANGER
 #: bit marks a token changer (`token_changers`), so the kernel can flag texts that need NFKC.
 SEP, WORD, CJK, CHANGER = 0, 1, 2, 4
+
+#: Bump when a table's definition below changes, so copies cached on disk are recomputed.
+TABLES_VERSION = 1
 
 # Han ideographs (URO, extensions A-H, compatibility), kana and the iteration mark 々.
 _CJK_RANGES = (
@@ -121,30 +127,69 @@ def normalize_with_offsets(
     first[1:] = ~_joiners()[codes[1:]]
     piece_start = np.flatnonzero(first)
     piece_end = np.append(piece_start[1:], len(codes))
-    # Most pieces are one character that normalizes to itself: copied in bulk; the others
-    # are normalized one by one (each distinct one once).
-    special = (piece_end - piece_start > 1) | ~_unchanged(config)[codes[piece_start]]
-    spans = zip(piece_start[special].tolist(), piece_end[special].tolist(), strict=True)
-    seen: dict[str, str] = {}
-    parts: list[str] = []
-    lengths = np.ones(len(piece_start), dtype=np.int64)
-    special_lengths: list[int] = []
-    done = 0
-    for a, b in spans:
-        segment = text[a:b]
-        out = seen.get(segment)
-        if out is None:
-            out = seen[segment] = normalize(segment, config)
-        parts.append(text[done:a])
-        parts.append(out)
-        special_lengths.append(len(out))
-        done = b
-    parts.append(text[done:])
-    lengths[special] = special_lengths
-    return "".join(parts), np.repeat(piece_start, lengths), np.repeat(piece_end, lengths)
+    # Each piece's output: the character itself (most pieces), or an entry of a table of
+    # normalized strings, one per distinct one-character piece and one per longer piece.
+    # The output code points are then gathered in bulk.
+    longer = np.flatnonzero(piece_end - piece_start > 1)
+    single = np.flatnonzero(piece_end - piece_start == 1)
+    single = single[~_unchanged(config)[codes[piece_start[single]]]]
+    distinct, inverse = np.unique(codes[piece_start[single]], return_inverse=True)
+    outs = [normalize(chr(c), config) for c in distinct.tolist()]
+    outs += [normalize(text[a:b], config) for a, b in zip(
+        piece_start[longer].tolist(), piece_end[longer].tolist(), strict=True)]  # fmt: skip
+    entry = np.full(len(piece_start), -1, dtype=np.int64)
+    entry[single] = inverse.ravel()
+    entry[longer] = len(distinct) + np.arange(len(longer))
+    entry_len = np.array([len(o) for o in outs], dtype=np.int64)
+    entry_ptr = np.zeros(len(outs) + 1, dtype=np.int64)
+    np.cumsum(entry_len, out=entry_ptr[1:])
+    entry_codes = np.frombuffer("".join(outs).encode("utf-32-le", "surrogatepass"), np.uint32)
+    lengths = np.where(entry < 0, 1, entry_len[np.maximum(entry, 0)] if len(outs) else 1)
+    piece = np.repeat(np.arange(len(piece_start)), lengths)
+    out_start = np.cumsum(lengths) - lengths
+    within = np.arange(len(piece)) - out_start[piece]
+    own = entry[piece] < 0
+    out = np.empty(len(piece), dtype=np.uint32)
+    out[own] = codes[piece_start[piece[own]]]
+    out[~own] = entry_codes[entry_ptr[entry[piece[~own]]] + within[~own]]
+    normalized = out.tobytes().decode("utf-32-le", "surrogatepass")
+    return normalized, piece_start[piece], piece_end[piece]
+
+
+def _disk_cached(build: Callable[..., npt.NDArray[Any]]) -> Callable[..., npt.NDArray[Any]]:
+    """Keep a code point table under the cache root, per Unicode version and arguments.
+
+    Each table takes a few tenths of a second of `unicodedata` calls, which every scan (and
+    every worker) would otherwise pay at start-up. An unwritable cache only costs that time.
+    """
+
+    @wraps(build)
+    def cached(*args: Any) -> npt.NDArray[Any]:
+        name = "-".join([build.__name__.strip("_"), *map(str, args)])
+        folder = cache_root() / "unicode" / f"{unicodedata.unidata_version}-v{TABLES_VERSION}"
+        path = folder / f"{name}.npy"
+        try:
+            table = np.load(path, allow_pickle=False)
+            if table.shape == (0x110000,):
+                return table  # type: ignore[no-any-return]
+        except (OSError, ValueError):
+            pass
+        table = build(*args)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f"{name}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                np.save(f, table, allow_pickle=False)
+            os.replace(tmp, path)
+        except OSError:
+            pass
+        return table
+
+    return cached
 
 
 @lru_cache(maxsize=4)
+@_disk_cached
 def _unchanged(config: NormConfig) -> npt.NDArray[np.bool_]:
     """Code points that `normalize` leaves as they are, alone."""
     table = np.ones(0x110000, dtype=np.bool_)
@@ -158,6 +203,7 @@ def _unchanged(config: NormConfig) -> npt.NDArray[np.bool_]:
 
 
 @lru_cache(maxsize=1)
+@_disk_cached
 def token_changers() -> npt.NDArray[np.bool_]:
     """Code points that NFKC (or case folding then NFKC) can turn into other tokens.
 
@@ -191,6 +237,7 @@ def token_changers() -> npt.NDArray[np.bool_]:
 
 
 @lru_cache(maxsize=1)
+@_disk_cached
 def _joiners() -> npt.NDArray[np.bool_]:
     """Code points NFKC can merge with or reorder against the character before them:
     combining marks, second halves of canonical compositions, Hangul jamo vowels and finals,
@@ -225,6 +272,7 @@ def kernel_classes(cjk_chars: bool, changers: bool) -> npt.NDArray[np.uint8]:
 
 
 @lru_cache(maxsize=2)
+@_disk_cached
 def char_classes(cjk_chars: bool) -> npt.NDArray[np.uint8]:
     """SEP/WORD/CJK for every code point."""
     table = np.zeros(0x110000, dtype=np.uint8)

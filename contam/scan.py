@@ -153,7 +153,7 @@ def scan(
     indexes += [load_index_folder(Path(f), config.norm, config.ngram) for f in index_folders]
     if not indexes:
         raise ReportError("no bench to scan against (--bench)")
-    lookup = Lookup.merge(indexes)
+    lookup = Lookup.cached(indexes, config.index_dir)
     plan = _plan(config, indexes, shard_paths)
     _prepare_out(out, plan, config.resume)
 

@@ -2,7 +2,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contam.config import NormConfig
-from contam.normalize import CJK, SEP, WORD, char_classes, normalize, normalize_with_offsets
+from contam.normalize import (
+    CJK,
+    SEP,
+    WORD,
+    _joiners,
+    char_classes,
+    normalize,
+    normalize_with_offsets,
+)
 
 NORM = NormConfig()
 
@@ -41,6 +49,21 @@ def test_offsets_point_back_into_the_original(text: str) -> None:
     assert len(starts) == len(ends) == len(normalized)
     assert all(0 <= a < b <= len(text) for a, b in zip(starts, ends, strict=True))
     assert list(starts) == sorted(starts)
+
+
+MIXED = "aZ 9.,'\nÉéßЖжǰİﬁ²Ｆ①\u0301e天下，。カー\u0915\u093f\u1100\u1161\u11a8ﾞｶ…㍿ǅ\u0345"
+
+
+@given(st.text(alphabet=MIXED, min_size=1, max_size=40))
+def test_offsets_equal_normalizing_each_piece_alone(text: str) -> None:
+    # reference: cut before every non-joiner, normalize each piece, repeat its span
+    cuts = [k for k in range(len(text)) if k == 0 or not _joiners()[ord(text[k])]]
+    pieces = list(zip(cuts, [*cuts[1:], len(text)], strict=True))
+    outs = [normalize(text[a:b], NORM) for a, b in pieces]
+    normalized, starts, ends = normalize_with_offsets(text, NORM)
+    assert normalized == "".join(outs)
+    assert starts.tolist() == [a for (a, _), o in zip(pieces, outs, strict=True) for _ in o]
+    assert ends.tolist() == [b for (_, b), o in zip(pieces, outs, strict=True) for _ in o]
 
 
 def test_offsets_of_a_ligature_map_to_its_source_char() -> None:
