@@ -129,6 +129,25 @@ def registry() -> dict[str, BenchSpec]:
     return {p.stem: BenchSpec.from_toml(p) for p in sorted(meta_dir().glob("*.toml"))}
 
 
+#: The ``--bench`` value that stands for every registry bench (default splits).
+ALL_BENCHES = "all"
+
+
+def expand_names(names: list[str]) -> list[str]:
+    """``--bench`` values with `ALL_BENCHES` replaced by every registry bench not named
+    otherwise (so ``all`` plus ``mmlu:val`` scans MMLU's val split, not test as well)."""
+    if ALL_BENCHES not in names or Path(ALL_BENCHES).exists():
+        return names
+    named = {n.partition(":")[0] for n in names}
+    out: list[str] = []
+    for name in names:
+        if name == ALL_BENCHES:
+            out += [b for b in registry() if b not in named and b not in out]
+        else:
+            out.append(name)
+    return out
+
+
 def split_digest(root: Path, layout_paths: list[str]) -> str:
     """SHA-256 over ``<layout path>\\t<sha256 of file>\\n`` lines, files sorted by layout path."""
     lines = []

@@ -15,7 +15,14 @@ from typing import Any, TypeVar
 import click
 
 from contam import benches as bench_registry
-from contam.config import PRESET_NAMES, NGramConfig, NormConfig, ScanConfig, default_index_dir
+from contam.config import (
+    ENGINES,
+    PRESET_NAMES,
+    NGramConfig,
+    NormConfig,
+    ScanConfig,
+    default_index_dir,
+)
 from contam.errors import ContamError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -51,8 +58,8 @@ def _index_options(func: F) -> F:
         click.option("--no-cjk-chars", is_flag=True,
                      help="Treat runs of CJK characters as words instead of one token each."),
         click.option("--bench", "bench_names", multiple=True, metavar="NAME|FILE",
-                     help="Registry bench (mmlu, mmlu:val) or a .jsonl/.csv/.parquet file. "
-                     "Repeatable."),
+                     help="Registry bench (mmlu, mmlu:val), 'all' (every registry bench, one "
+                     "pass) or a .jsonl/.csv/.parquet file. Repeatable."),
         click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path),
                      envvar="CONTAM_BENCH_DIR",
                      help="Folder with benchmark files in their original layout."),
@@ -137,6 +144,19 @@ def cli() -> None:
     show_default=True,
     help="Processes scanning shards in parallel.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="local",
+    show_default=True,
+    help="Where shards are scanned: local processes, or Ray tasks (pip install 'contam[ray]').",
+)
+@click.option(
+    "--address",
+    metavar="auto|ray://HOST:PORT",
+    help="Ray cluster to join with --engine ray (the shards must be readable on its nodes) "
+    "[default: start Ray on this machine with --workers CPUs].",
+)
 @click.option("--resume", is_flag=True, help="Continue a killed scan in --out.")
 @click.option(
     "--skip-bad",
@@ -183,6 +203,8 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
         id_field=kw["id_field"],
         batch_chars=kw["batch_mb"] << 20,
         workers=kw["workers"],
+        engine=kw["engine"],
+        address=kw["address"],
         resume=kw["resume"],
         skip_bad=kw["skip_bad"],
         quiet=quiet,

@@ -21,6 +21,8 @@ HASH_SCHEME = "xxh64p2"
 MAX_SEED_N = 8
 #: The published definitions every scan computes (`presets.PRESETS` describes them).
 PRESET_NAMES = ("contam", "gpt3", "palm", "llama2", "gpt4")
+#: Where shards are scanned: worker processes on this machine, or Ray tasks (`ray_engine`).
+ENGINES = ("local", "ray")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,10 @@ class ScanConfig:
             contam, gpt3, palm, llama2 or gpt4.
         max_gap: most tokens an aligned span may skip between exact runs, in the item or the
             document (0: exact matching only; no near-duplicate search either).
+        engine: where shards are scanned: ``local`` (``workers`` processes) or ``ray`` (one
+            Ray task per shard; needs the ``ray`` extra).
+        address: the Ray cluster to join (``auto``, ``ray://host:port``); None starts Ray on
+            this machine with ``workers`` CPUs. Only with ``engine="ray"``.
     """
 
     norm: NormConfig = field(default_factory=NormConfig)
@@ -128,6 +134,8 @@ class ScanConfig:
     max_gap: int = 8
     index_dir: Path = field(default_factory=default_index_dir)
     bench_dir: Path | None = None
+    engine: str = "local"
+    address: str | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold <= 1.0:
@@ -144,11 +152,18 @@ class ScanConfig:
             raise ConfigError(f"max_gap must be between 0 and 64 tokens, got {self.max_gap}")
         if not self.text_fields:
             raise ConfigError("at least one text field is needed (--text-field)")
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
+        if self.address is not None and self.engine != "ray":
+            raise ConfigError("--address names a Ray cluster: add --engine ray")
 
     def to_json(self) -> dict[str, Any]:
         """The settings that decide the report's numbers, for ``run.json``."""
         out = asdict(self)
-        for key in ("index_dir", "bench_dir", "quiet", "resume", "workers", "batch_chars"):
+        # where and how fast shards are scanned changes no number: a scan may be resumed
+        # with other workers or on another engine
+        runtime = ("quiet", "resume", "workers", "batch_chars", "engine", "address")
+        for key in ("index_dir", "bench_dir", *runtime):
             out.pop(key)
         out["text_fields"] = list(self.text_fields)
         out["fingerprint"] = index_fingerprint(self.norm, self.ngram)

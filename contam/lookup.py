@@ -8,6 +8,7 @@ results do not depend on which other benches share the scan.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -78,6 +79,14 @@ class Lookup:
     sub_item: I64
     sub_part: I64
 
+    def __post_init__(self) -> None:
+        # Read-only, as Ray's object store hands them to its workers: then the kernels are
+        # compiled (and cached) for one kind of array whichever engine runs them, and
+        # nothing can write into an index that worker processes share.
+        for _, value in _flat_fields(self):
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
     @property
     def items(self) -> int:
         return int(self.item_base[-1])
@@ -108,10 +117,8 @@ class Lookup:
         except (OSError, ValueError, KeyError):
             shutil.rmtree(folder, ignore_errors=True)  # missing, or damaged: merge again
         lookup = cls.merge(benches)
-        try:
+        with contextlib.suppress(OSError):  # a read-only index folder costs the merge again
             lookup._save(folder)
-        except OSError:
-            pass  # a read-only index folder only costs the merge next time
         return lookup
 
     def _save(self, folder: Path) -> None:

@@ -195,6 +195,8 @@ class Matcher:
         # first pass: flag the texts that need NFKC; texts normalized in Python: no flags
         self.classes = kernel_classes(norm.cjk_chars, norm.nfkc)
         self.plain_classes = kernel_classes(norm.cjk_chars, False)
+        for table in (self.classes, self.plain_classes):
+            table.flags.writeable = False  # shared tables, read-only like the lookup's
         self.base_n = base_power(lookup.n)
         self.base_k0 = base_power(lookup.short_min)
 

@@ -41,7 +41,7 @@ from contam.align import (
     R_ITEM,
     AlignParams,
 )
-from contam.benches import BenchSource, resolve_bench
+from contam.benches import BenchSource, expand_names, resolve_bench
 from contam.config import PRESET_NAMES, ScanConfig, index_fingerprint
 from contam.errors import ReportError, ShardError
 from contam.index import BenchIndex, ensure_index, load_index_folder
@@ -76,6 +76,9 @@ def resolve_benches(
     label_fields: tuple[str, ...] = (),
 ) -> list[BenchSource]:
     """``--bench`` values -> sources; custom benches read ``bench_*`` fields or the corpus ones."""
+    names = [b for b in benches if isinstance(b, str)]
+    if expand_names(names) != names:  # "all": every registry bench, then the sources given
+        benches = [*expand_names(names), *[b for b in benches if isinstance(b, BenchSource)]]
     sources = [
         b
         if isinstance(b, BenchSource)
@@ -146,6 +149,10 @@ def scan(
         >>> contam.scan("corpus/", benches=["mmlu", "gsm8k"], out="reports/run1")  # doctest: +SKIP
     """
     config = config or ScanConfig()
+    if config.engine == "ray":
+        from contam.ray_engine import import_ray
+
+        import_ray()  # a missing extra fails before any index is built
     out = Path(out)
     shard_paths = find_shards([paths] if isinstance(paths, str) else list(paths))
     sources = resolve_benches(benches, config)
@@ -218,6 +225,11 @@ def _run_shards(
 ) -> None:
     near = MinHashConfig() if config.max_gap > 0 else None
     matcher = Matcher(lookup, config.norm, AlignParams(max_gap=config.max_gap), near)
+    if config.engine == "ray":
+        from contam.ray_engine import run_shards_ray
+
+        run_shards_ray(todo, matcher, config, out, progress, config.address)
+        return
     if config.workers == 1 or len(todo) <= 1:
 
         def report(raw: int, docs: int) -> None:

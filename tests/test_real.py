@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 
-from contam.benches import iter_items, resolve_bench
+from contam.benches import iter_items, registry, resolve_bench
 from contam.config import ScanConfig
 from contam.records import BenchItem
 from contam.scan import scan
@@ -202,3 +202,29 @@ def test_chinese_classics_quoted_by_exam_items(
 def test_gzip_json_shard_is_read(corpus_dir: Path) -> None:
     with gzip.open(corpus_dir / "web_commoncrawl_dolma" / "provided_documents_000.json.gz") as f:
         assert sum(1 for _ in f) == 10
+
+
+def test_all_registry_benches_in_one_pass_give_each_bench_its_own_results(
+    bench_dir: Path, corpus_dir: Path, shared_index_dir: Path, tmp_path: Path
+) -> None:
+    planted_corpus(bench_dir, corpus_dir, tmp_path / "corpus")
+    config = ScanConfig(bench_dir=bench_dir, index_dir=shared_index_dir, quiet=True)
+    scan(str(tmp_path / "corpus"), ["all"], tmp_path / "all", config)
+    scan(str(tmp_path / "corpus"), BENCHES, tmp_path / "five", config)
+    chosen = [
+        (b["bench"], b["items"])
+        for b in pq.read_table(tmp_path / "all" / "benches.parquet").to_pylist()
+        if b["chosen"]
+    ]
+    assert [b for b, _ in chosen] == sorted(registry())  # 11 benches, registry order
+    assert sum(n for _, n in chosen) > 40_000
+    # every item of the five benches has the same row whether 5 or 11 benches share the pass
+    where = f"bench IN {tuple(BENCHES)} ORDER BY bench, item_id"
+    rows = {
+        name: duckdb.sql(
+            f"SELECT * FROM '{tmp_path / name / 'items.parquet'}' WHERE {where}"
+        ).fetchall()
+        for name in ("all", "five")
+    }
+    assert len(rows["five"]) == 14042 + 1319 + 164 + 1172 + 817
+    assert rows["all"] == rows["five"]

@@ -1,13 +1,21 @@
-"""Scan throughput: contam vs a naive Python 13-gram-set baseline, in one run.
+"""Scan throughput and how it grows: contam vs a naive Python 13-gram-set baseline, in one run.
 
-Builds a .jsonl.zst corpus of the chosen size from the real text in ../shared/data/corpus
-(documents repeated and shuffled, a few benchmark items planted), scans it with the
-MMLU + GSM8K + HumanEval index in a child process (so peak RSS is the scan's own), and times
-the baseline on a slice of the same corpus. Throughput is MB of uncompressed JSONL per second.
+Builds .jsonl.zst corpora of the chosen sizes from the real text in ../shared/data/corpus
+(documents repeated and shuffled), scans each in a child process (so peak RSS is the scan's
+own) with 1 and 2 workers, against the MMLU + GSM8K + HumanEval index ("three") and against
+every registry bench at once ("all"), and times the baseline on a slice of the same corpus.
+Throughput is MB of uncompressed JSONL per second, end to end (index load included).
+A second table shows how the index grows with the number of items: build time (from
+scratch), n-grams, size on disk, and the merge into one lookup.
 
-    python examples/perf/scan_throughput.py                 # 500 MB, 1 and 2 workers
-    python examples/perf/scan_throughput.py --sizes 100MB --workers 1
-    python examples/perf/scan_throughput.py --match exact,edits   # edit tolerance's cost
+    python examples/perf/scan_throughput.py                        # 500 MB, 1 and 2 workers
+    python examples/perf/scan_throughput.py --sizes 100MB,500MB,2GB --benches three,all
+    python examples/perf/scan_throughput.py --match exact,edits    # edit tolerance's cost
+    python examples/perf/scan_throughput.py --engines local,ray    # Ray vs local processes
+
+Peak RSS is the largest single process (with 2 workers, each worker holds about that much,
+sharing the index pages it inherited). Ray workers are not children of the scan process, so
+their RSS is not measured here.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ import json
 import os
 import random
 import re
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,7 +37,18 @@ import zstandard
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
-BENCHES = ["mmlu", "gsm8k", "humaneval"]
+BENCH_SETS = {"three": ["mmlu", "gsm8k", "humaneval"], "mmlu": ["mmlu"], "gsm8k": ["gsm8k"]}
+
+
+def bench_set(name: str) -> list[str]:
+    """A named set of registry benches; ``all`` is every bench in the registry."""
+    if name == "all":
+        from contam.benches import registry
+
+        return list(registry())
+    if name not in BENCH_SETS:
+        raise SystemExit(f"unknown bench set {name!r}; use all, {', '.join(BENCH_SETS)}")
+    return BENCH_SETS[name]
 
 
 def parse_size(text: str) -> int:
@@ -118,49 +137,99 @@ def naive_baseline(path: Path, index_texts: list[str], limit: int) -> tuple[floa
 
 
 def run_scan(
-    corpus: Path, out: Path, workers: int, index_dir: Path, max_gap: int = 8
+    corpus: Path,
+    out: Path,
+    workers: int,
+    index_dir: Path,
+    benches: list[str],
+    max_gap: int = 8,
+    engine: str = "local",
 ) -> dict[str, float]:
     """Scan in a child process; report wall time and the child's peak RSS. ``max_gap`` 0 is
     exact matching (no chains across edits, no MinHash windows)."""
     code = (
-        "import sys, time, contam\n"
+        "import resource, sys, time, contam\n"
         "from pathlib import Path\n"
         f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
         f" index_dir=Path({str(index_dir)!r}), workers={workers}, max_gap={max_gap},"
-        " quiet=True)\n"
+        f" engine={engine!r}, quiet=True)\n"
         "t = time.perf_counter()\n"
-        f"r = contam.scan({str(corpus)!r}, {BENCHES!r}, {str(out)!r}, cfg)\n"
-        "print(time.perf_counter() - t, r.run['totals']['docs'], r.run['totals']['tokens'],"
-        " sum(b['contaminated'] for b in r.benches.to_pylist()))\n"
+        f"r = contam.scan({str(corpus)!r}, {benches!r}, {str(out)!r}, cfg)\n"
+        "took = time.perf_counter() - t\n"
+        "peak = max(resource.getrusage(w).ru_maxrss"
+        " for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+        "print(took, r.run['totals']['docs'], r.run['totals']['tokens'],"
+        " sum(b['contaminated'] for b in r.benches.to_pylist()), peak)\n"
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False
     )
     if result.returncode != 0:
         raise SystemExit(result.stderr)
-    seconds, docs, tokens, dirty = result.stdout.split()
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    shutil.rmtree(out, ignore_errors=True)
+    seconds, docs, tokens, dirty, peak_kb = result.stdout.split()
     return {
         "seconds": float(seconds),
         "docs": int(docs),
         "tokens": int(tokens),
         "contaminated": int(dirty),
-        "peak_rss_mb": max(rss, before) / 1024,
+        "peak_rss_mb": int(peak_kb) / 1024,  # the scan process or its largest worker
     }
+
+
+def index_growth(work: Path, sets: list[str]) -> None:
+    """Build each bench set's indexes from scratch in a fresh folder (one child process, so
+    numba's compile cache is warm but no index is), then merge them into one lookup."""
+    print(f"{'benches':>8} {'items':>8} {'n-grams':>11} {'build':>7} {'on disk':>8} {'merge':>7}")
+    for name in sets:
+        folder = work / f"index-growth-{name}-{os.getpid()}"
+        code = (
+            "import time, json, contam\n"
+            "from pathlib import Path\n"
+            "from contam.lookup import Lookup\n"
+            "from contam.scan import load_indexes, resolve_benches\n"
+            f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
+            f" index_dir=Path({str(folder)!r}))\n"
+            "t = time.perf_counter()\n"
+            f"ix = load_indexes(resolve_benches({bench_set(name)!r}, cfg), cfg)\n"
+            "built = time.perf_counter() - t; t = time.perf_counter()\n"
+            "Lookup.merge(ix)\n"
+            "print(json.dumps([built, time.perf_counter() - t,"
+            " sum(i.manifest['items'] for i in ix), sum(i.manifest['ngrams'] for i in ix)]))\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise SystemExit(result.stderr)
+        built, merged, items, grams = json.loads(result.stdout)
+        size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+        shutil.rmtree(folder)
+        print(f"{name:>8} {items:>8,} {grams:>11,} {built:>6.1f}s {size / 1e6:>6.0f}MB "
+              f"{merged:>6.1f}s", flush=True)  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="500MB", help="comma-separated corpus sizes")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument(
+        "--benches", default="three", help="comma-separated bench sets: three, all, mmlu, gsm8k"
+    )
     parser.add_argument("--baseline-mb", type=float, default=20, help="baseline slice, MB")
     parser.add_argument(
         "--match",
-        default="edits",
+        default="exact",
         help="comma-separated: exact (--max-gap 0: no edit tolerance, no MinHash) and/or "
         "edits (the default scan); with both, each edits row shows its ratio to exact",
     )
+    parser.add_argument(
+        "--engines",
+        default="local",
+        help="comma-separated: local and/or ray (Ray with --workers CPUs on this machine; "
+        "needs the ray extra); with both, each ray row shows its ratio to local",
+    )
+    parser.add_argument("--growth", action="store_true", help="also print the index growth table")
     parser.add_argument(
         "--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "contam-perf"
     )
@@ -168,23 +237,29 @@ def main() -> None:
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
     index_dir = work / "indexes"
+    sets = [b.strip() for b in args.benches.split(",")]
+    modes = [m.strip() for m in args.match.split(",")]
+    engines = [e.strip() for e in args.engines.split(",")]
 
-    # warm-up: build indexes and compile kernels outside the timed runs
+    # warm-up: build indexes (and their merged lookups) and compile kernels, untimed
     warm = work / "warm"
     warm.mkdir(exist_ok=True)
     (warm / "w.jsonl").write_text('{"text": "warm up"}\n')
-    run_scan(warm / "w.jsonl", work / f"out-warm-{os.getpid()}", 1, index_dir)
+    for name in sets:
+        for gap in sorted({0 if m == "exact" else 8 for m in modes}):
+            run_scan(warm / "w.jsonl", work / f"out-warm-{os.getpid()}", 1, index_dir,
+                     bench_set(name), gap)  # fmt: skip
 
     from contam.benches import iter_items, resolve_bench
 
     texts = [
         f"{i.input_text}\n{i.label_text}"
-        for b in BENCHES
+        for b in BENCH_SETS["three"]
         for i in iter_items(resolve_bench(b, SHARED / "benchmarks"))
     ]
-    modes = [m.strip() for m in args.match.split(",")]
-    print(f"{'size':>8} {'match':>6} {'workers':>7} {'MB/s':>8} {'docs/s':>9} {'peak RSS':>9} "
-          f"{'baseline':>9} {'ratio':>6} {'/exact':>6}")  # fmt: skip
+    print(f"{'size':>8} {'benches':>8} {'engine':>6} {'match':>6} {'workers':>7} {'MB/s':>8} "
+          f"{'docs/s':>9} {'peak RSS':>9} {'baseline':>9} {'ratio':>6} {'/exact':>6} "
+          f"{'/local':>6}")  # fmt: skip
     for size_text in args.sizes.split(","):
         size = parse_size(size_text)
         corpus = work / f"corpus-{size_text.strip()}"
@@ -193,21 +268,39 @@ def main() -> None:
             (work / f"{corpus.name}.bytes").write_text(str(jsonl_bytes))
         jsonl_bytes = int((work / f"{corpus.name}.bytes").read_text())
         base_mbs, _ = naive_baseline(corpus, texts, int(args.baseline_mb * 1e6))
-        for workers in [int(w) for w in args.workers.split(",")]:
-            exact_mbs = None
-            for mode in modes:
-                out = work / f"out-{size_text.strip()}-{mode}-{workers}-{os.getpid()}"
-                r = run_scan(corpus, out, workers, index_dir, 0 if mode == "exact" else 8)
-                mbs = jsonl_bytes / r["seconds"] / 1e6
-                if mode == "exact":
-                    exact_mbs = mbs
-                versus = f"{mbs / exact_mbs:>5.2f}x" if exact_mbs and mode != "exact" else ""
-                print(
-                    f"{size_text:>8} {mode:>6} {workers:>7} {mbs:>8.1f} "
-                    f"{r['docs'] / r['seconds']:>9,.0f} {r['peak_rss_mb']:>7.0f}MB "
-                    f"{base_mbs:>7.1f}MB/s {mbs / base_mbs:>5.1f}x {versus:>6}",
-                    flush=True,
-                )
+        for name in sets:
+            for workers in [int(w) for w in args.workers.split(",")]:
+                exact_mbs = None
+                for mode in modes:
+                    local_mbs = None
+                    for engine in engines:
+                        out = work / f"out-{size_text.strip()}-{name}-{engine}-{mode}-{workers}"
+                        gap = 0 if mode == "exact" else 8
+                        r = run_scan(corpus, out, workers, index_dir, bench_set(name), gap, engine)
+                        mbs = jsonl_bytes / r["seconds"] / 1e6
+                        if mode == "exact" and engine == "local":
+                            exact_mbs = mbs
+                        if engine == "local":
+                            local_mbs = mbs
+                        versus = (
+                            f"{mbs / exact_mbs:>5.2f}x"
+                            if exact_mbs and mode != "exact" and engine == "local"
+                            else ""
+                        )
+                        on_local = (
+                            f"{mbs / local_mbs:>5.2f}x" if local_mbs and engine != "local" else ""
+                        )
+                        rss = f"{r['peak_rss_mb']:>7.0f}MB" if engine == "local" else "n/a"
+                        print(
+                            f"{size_text:>8} {name:>8} {engine:>6} {mode:>6} {workers:>7} "
+                            f"{mbs:>8.1f} {r['docs'] / r['seconds']:>9,.0f} {rss:>9} "
+                            f"{base_mbs:>7.1f}MB/s {mbs / base_mbs:>5.1f}x {versus:>6} "
+                            f"{on_local:>6}",
+                            flush=True,
+                        )
+    if args.growth:
+        print()
+        index_growth(work, [n for n in ["gsm8k", "mmlu", "three", "all"]])
 
 
 if __name__ == "__main__":
