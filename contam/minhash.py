@@ -2,18 +2,21 @@
 
 An edited copy of an item (a word changed every few tokens) shares no long n-gram with it;
 MinHash over word 3-gram shingles still sees it as a set with high Jaccard similarity.
-Items' signatures go into a datasketch `MinHashLSH`; a scan queries it with windows of a
-document sized to an item and placed around seed positions (`windows_around`), and
-`NearDupIndex.verify` measures each candidate exactly.
+Items' signatures are banded as datasketch's `MinHashLSH` bands them (a test checks both
+give the same candidates), into sorted numpy arrays: built in milliseconds for tens of
+thousands of items, shared by worker processes without a copy. A scan queries them with
+windows of a document sized to an item and placed around seed positions (`windows_around`),
+and `NearDupIndex.verify` measures each candidate exactly.
 
 Signatures are datasketch's scheme ``"affine32"`` (datasketch >= 2.0), bit for bit: a 32-bit
 shingle hash ``h`` is pre-mixed with MurmurHash3's fmix32, then permutation k maps it to
 ``a_k * fmix32(h) + b_k mod 2^32`` (``a_k`` odd, so a bijection), with ``a = 2 * randint(0,
 2^31, P) + 1`` then ``b = randint(0, 2^32, P)`` drawn from ``numpy.random.RandomState(seed)``.
 A test pins `signatures` to ``MinHash(scheme="affine32", hashfunc=int).update_batch``.
-They are computed here in numba (datasketch's `update` runs at 0.9-9 MB/s) and handed to
-datasketch as ``hashvalues``. Not "legacy": it folds a 61-bit prime range into 32 bits, which
-biases estimates, and is slower; not "affine64": the shingle hashes have 32 bits anyway.
+They are computed here in numba (datasketch's `update` runs at 0.9-9 MB/s). Not "legacy":
+it folds a 61-bit prime range into 32 bits, which biases estimates, and is slower; not
+"affine64": the shingle hashes have 32 bits anyway. datasketch itself is only the tests'
+reference, not a run-time dependency.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
 from numba import njit
 
 from contam.errors import ConfigError
@@ -32,7 +34,6 @@ from contam.shingles import BASE, run_hashes, seq_hash
 U64 = np.uint64
 I64 = npt.NDArray[np.int64]
 U32 = npt.NDArray[np.uint32]
-SCHEME = "affine32"
 _MASK32 = U64(0xFFFFFFFF)
 #: Band layouts are chosen so that a pair at the threshold becomes a candidate this often.
 RECALL_AT_THRESHOLD = 0.9
@@ -197,8 +198,25 @@ def signatures(ptr: I64, shingles: U32, config: MinHashConfig) -> U32:
     return out
 
 
+@njit(cache=True)
+def band_keys(sigs, bands, rows):  # type: ignore[no-untyped-def]
+    """uint64[m, bands]: one key per band of each signature, the band number mixed in, so
+    all bands share one sorted array; equal bands give equal keys (a 64-bit collision only
+    adds a candidate, which `NearDupIndex.verify` then measures)."""
+    out = np.empty((sigs.shape[0], bands), dtype=np.uint64)
+    for i in range(sigs.shape[0]):
+        for b in range(bands):
+            h = U64(b + 1) * U64(0x9E3779B97F4A7C15)
+            for r in range(b * rows, (b + 1) * rows):
+                h = (h ^ U64(sigs[i, r])) * U64(0x100000001B3)
+                h = h ^ (h >> U64(29))
+            h = (h ^ (h >> U64(33))) * U64(0xFF51AFD7ED558CCD)
+            out[i, b] = h ^ (h >> U64(33))
+    return out
+
+
 class NearDupIndex:
-    """Items' signatures in a datasketch `MinHashLSH`, keyed by item number.
+    """Items' signatures, banded for candidate lookup, keyed by item number.
 
     Example:
         >>> cfg = MinHashConfig()
@@ -213,15 +231,12 @@ class NearDupIndex:
         self.shingle_ptr = shingle_ptr
         self.shingles = shingles
         self.sigs = sigs
-        self._perm = config.permutations()
-        self.lsh = MinHashLSH(
-            threshold=config.threshold,
-            num_perm=config.num_perm,
-            params=(config.bands, config.rows),
-        )
         # Items without tokens have the all-empty signature: never a candidate.
-        for item in np.flatnonzero(np.diff(shingle_ptr)):
-            self.lsh.insert(int(item), self._minhash(sigs[item]), check_duplication=False)
+        indexed = np.flatnonzero(np.diff(shingle_ptr))
+        keys = band_keys(sigs[indexed], config.bands, config.rows).ravel()
+        order = np.argsort(keys, kind="stable")
+        self.keys = keys[order]  # every band's key of every item, sorted
+        self.key_items = np.repeat(indexed, config.bands)[order]
 
     @classmethod
     def build(
@@ -231,11 +246,6 @@ class NearDupIndex:
         ptr, shingles = _shingles_csr(item_tok_ptr, item_tok, config.shingle)
         return cls(config, ptr, shingles, signatures(ptr, shingles, config))
 
-    def _minhash(self, sig: U32) -> MinHash:
-        return MinHash(
-            seed=self.config.seed, hashvalues=sig, permutations=self._perm, scheme=SCHEME
-        )
-
     def _signature(self, window_tok: npt.NDArray[np.uint64]) -> tuple[U32, U32]:
         sh = shingle_hashes(window_tok, self.config.shingle)
         return sh, signatures(np.array([0, len(sh)], dtype=np.int64), sh, self.config)[0]
@@ -243,7 +253,11 @@ class NearDupIndex:
     def query(self, window_tok: npt.NDArray[np.uint64]) -> list[int]:
         """Item numbers sharing a band with the window: candidates for `verify`."""
         _, sig = self._signature(window_tok)
-        return sorted(self.lsh.query(self._minhash(sig)))
+        keys = band_keys(sig[None, :], self.config.bands, self.config.rows)[0]
+        lo = np.searchsorted(self.keys, keys, side="left")
+        hi = np.searchsorted(self.keys, keys, side="right")
+        hits = [self.key_items[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
+        return np.unique(np.concatenate(hits)).tolist() if hits else []
 
     def verify(self, item: int, window_tok: npt.NDArray[np.uint64]) -> tuple[float, float]:
         """(Jaccard estimated from the signatures, exact containment of the item's shingles).

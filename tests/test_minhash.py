@@ -77,13 +77,26 @@ def test_signatures_of_large_random_sets_equal_datasketch() -> None:
         assert np.array_equal(row, datasketch_minhash(s, CFG).hashvalues)
 
 
-def test_lsh_filled_with_hashvalues_answers_a_datasketch_minhash() -> None:
-    items = [random_tokens(60, seed) for seed in range(5)]
+def test_banding_gives_datasketchs_lsh_candidates() -> None:
+    # items and edited copies at every distance from identical to unrelated: the numpy bands
+    # must answer exactly what datasketch's MinHashLSH (same b, r) answers
+    rng = np.random.default_rng(7)
+    items = [random_tokens(int(rng.integers(3, 120)), seed) for seed in range(300)]
     index = NearDupIndex.build(*csr(items, np.uint64), CFG)
-    assert isinstance(index.lsh, MinHashLSH)
-    assert (index.lsh.b, index.lsh.r) == (21, 6)
-    their_own = datasketch_minhash(shingle_hashes(items[3], 3), CFG)
-    assert index.lsh.query(their_own) == [3]
+    lsh = MinHashLSH(num_perm=CFG.num_perm, params=(CFG.bands, CFG.rows))
+    for i, sig in enumerate(index.sigs):
+        lsh.insert(i, MinHash(seed=CFG.seed, hashvalues=sig, scheme="affine32"))
+    asked = answered = 0
+    for q in range(600):
+        window = items[q % 300].copy()
+        every = int(rng.integers(2, 40))
+        window[::every] = random_tokens(len(window[::every]), 10_000 + q)
+        theirs = sorted(lsh.query(datasketch_minhash(shingle_hashes(window, 3), CFG)))
+        assert index.query(window) == theirs, q
+        asked += 1
+        answered += len(theirs) > 0
+    assert (CFG.bands, CFG.rows) == (21, 6)
+    assert 0.2 * asked < answered < asked  # near and far copies both asked
 
 
 # --- shingles ------------------------------------------------------------------------------
