@@ -15,8 +15,9 @@ it with the item's own tokens gives three things, each the raw material of a def
   seed that is not boilerplate, and never bridges a number of the item that the document
   changed or dropped: "9 more truck stamps" is another problem than "5 more truck stamps".
 
-Only documents with seeds get here (a few in a thousand on a clean corpus), so this runs on
-the documents' normalized bytes again, tokenizing them a second time.
+Only documents with seeds get here (a few in a thousand on a clean corpus), so the caller
+tokenizes their normalized bytes a second time (`contam.shingles.tokenize_spans`), once for
+this and its near-duplicate windows.
 """
 
 from __future__ import annotations
@@ -27,14 +28,18 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from contam.shingles import token_buffers, tokenize
-
 I64 = npt.NDArray[np.int64]
+#: Documents' tokens as CSR: hashes, byte starts, byte ends, per-document token offsets.
+DocTokens = tuple[npt.NDArray[np.uint64], I64, I64, I64]
 
+# hit columns (`contam.match.probe_docs`): doc, kind, key (n-gram or short part id), first
+# document token, token count
+H_DOC, H_KIND, H_KEY, H_TOK, H_LEN = range(5)
+KIND_GRAM, KIND_SHORT = 0, 1
 # seed columns
 SD_DOC, SD_ITEM, SD_I, SD_J, SD_LEN, SD_ANCHOR = range(6)
-# run columns: doc, item, item start, item end, doc token start
-R_DOC, R_ITEM, R_I0, R_I1, R_J0 = range(5)
+# run columns: item, item start, item end
+R_ITEM, R_I0, R_I1 = range(3)
 # chain columns: doc, item, item start/end, doc byte start/end, exact tokens, edits, longest run
 C_DOC, C_ITEM, C_I0, C_I1, C_B0, C_B1, C_MATCHED, C_EDITS, C_LONGEST = range(9)
 
@@ -59,7 +64,7 @@ class AlignParams:
 class Alignment:
     """Runs, skip spans and chains of one batch (doc numbers are the batch's)."""
 
-    runs: I64  # int64[r, 5] R_* columns
+    runs: I64  # int64[r, 3] R_* columns
     skips: I64  # int64[s, 3]: item, item start, item end
     chains: I64  # int64[c, 9] C_* columns
 
@@ -71,22 +76,22 @@ def seeds_of(  # type: ignore[no-untyped-def]
     """One seed row per (hit, item position holding the hit's n-gram or short part)."""
     total = 0
     for h in range(hits.shape[0]):
-        key = hits[h, 2]
-        if hits[h, 1] == 0:
+        key = hits[h, H_KEY]
+        if hits[h, H_KIND] == KIND_GRAM:
             total += gram_seed_ptr[key + 1] - gram_seed_ptr[key]
         else:
             total += short_ptr[key + 1] - short_ptr[key]
     seeds = np.empty((total, 6), dtype=np.int64)
     r = 0
     for h in range(hits.shape[0]):
-        key = hits[h, 2]
-        gram = hits[h, 1] == 0
+        key = hits[h, H_KEY]
+        gram = hits[h, H_KIND] == KIND_GRAM
         lo = gram_seed_ptr[key] if gram else short_ptr[key]
         hi = gram_seed_ptr[key + 1] if gram else short_ptr[key + 1]
         for e in range(lo, hi):
-            seeds[r, SD_DOC] = hits[h, 0]
-            seeds[r, SD_J] = hits[h, 3]
-            seeds[r, SD_LEN] = hits[h, 4]
+            seeds[r, SD_DOC] = hits[h, H_DOC]
+            seeds[r, SD_J] = hits[h, H_TOK]
+            seeds[r, SD_LEN] = hits[h, H_LEN]
             if gram:
                 seeds[r, SD_ITEM] = seed_item[e]
                 seeds[r, SD_I] = seed_pos[e]
@@ -221,11 +226,9 @@ def _align_pair(  # type: ignore[no-untyped-def]
     doc, item = seeds[lo, SD_DOC], seeds[lo, SD_ITEM]
     for b in range(nb):
         r = counts[0]
-        runs[r, R_DOC] = doc
         runs[r, R_ITEM] = item
         runs[r, R_I0] = bi0[b]
         runs[r, R_I1] = bi1[b]
-        runs[r, R_J0] = bj0[b]
         counts[0] += 1
         if skip_budget >= 0 and bi1[b] - bi0[b] >= skip_min:
             i = bi1[b]
@@ -337,10 +340,11 @@ def _align_pair(  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def align_docs(  # type: ignore[no-untyped-def]
-    d,
+    th,
+    ts,
+    te,
+    tok_off,
     starts,
-    ends,
-    classes,
     seeds,
     item_tok_ptr,
     item_tok,
@@ -349,19 +353,21 @@ def align_docs(  # type: ignore[no-untyped-def]
     skip_min,
     skip_budget,
 ):
-    """Runs, skip spans and chains for seeds sorted by (doc, item, doc token, item token);
-    document ``k`` is ``d[starts[k]:ends[k]]`` (normalized UTF-8). Chain doc offsets are bytes
-    into the document."""
-    th, ts, te = token_buffers(starts, ends)
+    """Runs, skip spans and chains for seeds sorted by (doc, item, doc token, item token).
+
+    Document ``k`` starts at byte ``starts[k]`` and its tokens are ``tok_off[k]:tok_off[k+1]``
+    of ``th`` (hashes), ``ts`` and ``te`` (byte spans), as `contam.shingles.tokenize_spans`
+    gives them. Chain doc offsets are bytes into the document."""
     n = seeds.shape[0]
-    runs = np.empty((n, 5), dtype=np.int64)
+    runs = np.empty((n, 3), dtype=np.int64)
     skips = np.empty((n, 3), dtype=np.int64)
     chains = np.empty((n, 9), dtype=np.int64)
     counts = np.zeros(3, dtype=np.int64)
     lo = 0
     while lo < n:
         doc = seeds[lo, SD_DOC]
-        dl, _ = tokenize(d, starts[doc], ends[doc], classes, th, ts, te)
+        t0 = tok_off[doc]
+        dt = th[t0 : tok_off[doc + 1]]
         while lo < n and seeds[lo, SD_DOC] == doc:
             item = seeds[lo, SD_ITEM]
             hi = lo
@@ -371,31 +377,30 @@ def align_docs(  # type: ignore[no-untyped-def]
             it = item_tok[item_tok_ptr[item] : item_tok_ptr[item + 1]]
             inum = item_num[item_tok_ptr[item] : item_tok_ptr[item + 1]]
             _align_pair(
-                seeds, lo, hi, it, inum, len(it), th, dl, max_gap, skip_min, skip_budget,
+                seeds, lo, hi, it, inum, len(it), dt, len(dt), max_gap, skip_min, skip_budget,
                 runs, skips, chains, counts,
             )  # fmt: skip
             for c in range(c0, counts[2]):
-                chains[c, C_B0] = ts[chains[c, C_B0]] - starts[doc]
-                chains[c, C_B1] = te[chains[c, C_B1] - 1] - starts[doc]
+                chains[c, C_B0] = ts[t0 + chains[c, C_B0]] - starts[doc]
+                chains[c, C_B1] = te[t0 + chains[c, C_B1] - 1] - starts[doc]
             lo = hi
     return runs[: counts[0]].copy(), skips[: counts[1]].copy(), chains[: counts[2]].copy()
 
 
 def align(
-    data: npt.NDArray[np.uint8],
+    tokens: DocTokens,
     starts: I64,
-    ends: I64,
-    classes: npt.NDArray[np.uint8],
     seeds: I64,
     item_tok_ptr: I64,
     item_tok: npt.NDArray[np.uint64],
     item_num: npt.NDArray[np.bool_],
     params: AlignParams,
 ) -> Alignment:
-    """`align_docs` over seeds in any order."""
+    """`align_docs` over seeds in any order; ``tokens`` are `tokenize_spans`'s CSR tokens of
+    the documents starting at bytes ``starts``."""
     order = np.lexsort((seeds[:, SD_I], seeds[:, SD_J], seeds[:, SD_ITEM], seeds[:, SD_DOC]))
     runs, skips, chains = align_docs(
-        data, starts, ends, classes, seeds[order], item_tok_ptr, item_tok, item_num,
+        *tokens, starts, seeds[order], item_tok_ptr, item_tok, item_num,
         params.max_gap, params.skip_min, params.skip_budget,
     )  # fmt: skip
     return Alignment(runs, skips, chains)

@@ -18,6 +18,7 @@ from contam import benches as bench_registry
 from contam.config import (
     ENGINES,
     PRESET_NAMES,
+    PRESETS,
     NGramConfig,
     NormConfig,
     ScanConfig,
@@ -128,7 +129,9 @@ def cli() -> None:
     type=click.Choice(PRESET_NAMES),
     default="contam",
     show_default=True,
-    help="Definition that sets the contaminated column; every preset gets its own columns.",
+    help="Definition that sets the contaminated column (every preset gets its own columns): "
+    + "; ".join(f"{p.name}: {p.rule}" for p in PRESETS.values())
+    + ".",
 )
 @click.option(
     "--max-gap",

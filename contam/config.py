@@ -19,10 +19,51 @@ from contam.errors import ConfigError
 HASH_SCHEME = "xxh64p2"
 #: Longest seed n-gram: every 8-gram (PaLM) and 13-gram (GPT-3) must contain a seed.
 MAX_SEED_N = 8
-#: The published definitions every scan computes (`presets.PRESETS` describes them).
-PRESET_NAMES = ("contam", "gpt3", "palm", "llama2", "gpt4")
 #: Where shards are scanned: worker processes on this machine, or Ray tasks (`ray_engine`).
 ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """A definition: its name, its source and a one-line rule."""
+
+    name: str
+    source: str
+    rule: str
+
+
+PRESETS = {
+    p.name: p
+    for p in (
+        Preset(
+            "contam",
+            "this tool",
+            "edit-tolerant aligned spans cover >= threshold of the distinctive tokens",
+        ),
+        Preset(
+            "gpt3",
+            "Brown et al. 2020, Language Models are Few-Shot Learners, appendix C",
+            "any 13-gram found (13-grams found >= 10 times ignored)",
+        ),
+        Preset(
+            "palm",
+            "Chowdhery et al. 2022, PaLM, section 8",
+            ">= 70% of the 8-grams found",
+        ),
+        Preset(
+            "llama2",
+            "Touvron et al. 2023, Llama 2, appendix A.6",
+            ">= 80% of tokens in matched spans of >= 10 tokens with <= 4 mismatches",
+        ),
+        Preset(
+            "gpt4",
+            "OpenAI 2023, GPT-4 Technical Report, appendix C",
+            "one of 3 random 50-character substrings (no spaces or symbols) found",
+        ),
+    )
+}
+#: The published definitions every scan computes, in report order (`presets` computes them).
+PRESET_NAMES = tuple(PRESETS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,6 @@ n-grams, S short items):
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ import xxhash
 from numba import njit
 
 from contam._version import __version__
+from contam.atomic import atomic_folder
 from contam.benches import BenchSource, iter_items
 from contam.config import HASH_SCHEME, NGramConfig, NormConfig, index_fingerprint
 from contam.errors import ContamError, IndexMismatchError
@@ -108,23 +108,17 @@ class BenchIndex:
         return str(self.manifest["bench"])
 
     def save(self, folder: Path) -> None:
-        """Write to ``folder`` atomically: a half-written index is never seen."""
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for name in _ARRAYS:
-            np.save(tmp / f"{name}.npy", getattr(self, name), allow_pickle=False)
-        table = pa.table(
-            [self.item_ids, self.splits, self.groups, self.gpt4_input, self.gpt4_label],
-            schema=ITEMS_SCHEMA,
-        )
-        pq.write_table(table, tmp / "items.parquet")
-        (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
-        old = folder.with_name(folder.name + ".old")
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        """Write to ``folder`` atomically (replacing an older index): a half-written index is
+        never seen."""
+        with atomic_folder(folder, replace=True) as tmp:
+            for name in _ARRAYS:
+                np.save(tmp / f"{name}.npy", getattr(self, name), allow_pickle=False)
+            table = pa.table(
+                [self.item_ids, self.splits, self.groups, self.gpt4_input, self.gpt4_label],
+                schema=ITEMS_SCHEMA,
+            )
+            pq.write_table(table, tmp / "items.parquet")
+            (tmp / "manifest.json").write_text(json.dumps(self.manifest, indent=2) + "\n")
 
     @classmethod
     def load(cls, folder: Path) -> BenchIndex:
@@ -184,14 +178,15 @@ def ensure_index(
 ) -> BenchIndex:
     """Load the bench's index if it matches the settings and source checksum, else build it."""
     folder = index_folder(root, source, norm, ngram)
-    manifest = folder / "manifest.json"
-    # an index cached by an older contam (another format) is rebuilt, not refused
-    current = manifest.is_file() and json.loads(manifest.read_text()).get("format") == INDEX_FORMAT
-    if not rebuild and current:
-        index = BenchIndex.load(folder)
-        check_manifest(index.manifest, folder, norm, ngram)
-        if index.manifest["source"]["checksum"] == source.checksum:
-            return index
+    if not rebuild and (folder / "manifest.json").is_file():
+        try:
+            index = BenchIndex.load(folder)
+        except IndexMismatchError:
+            pass  # cached by an older contam (another format): rebuilt, not refused
+        else:
+            check_manifest(index.manifest, folder, norm, ngram)
+            if index.manifest["source"]["checksum"] == source.checksum:
+                return index
     index = build_index(source, norm, ngram)
     index.save(folder)
     return index
@@ -241,9 +236,7 @@ def build_index(source: BenchSource, norm: NormConfig, ngram: NGramConfig) -> Be
     started = time.perf_counter()
     items = list(iter_items(source))
     n = ngram.n
-    full_th, full_off, full_num = tokens_of(
-        [f"{it.input_text}\n{it.label_text}" for it in items], norm
-    )
+    full_th, full_off, full_num = tokens_of([it.full_text for it in items], norm)
     _, input_off, _ = tokens_of([it.input_text for it in items], norm)
     input_len = np.diff(input_off).astype(np.int32)
     full_len = np.diff(full_off).astype(np.int32)

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import xxhash
 
+from contam.atomic import atomic_folder
 from contam.index import INDEX_FORMAT, BenchIndex
 from contam.shingles import bloom_build, bloom_words, table_build
 from contam.substrings import SubstringTable
@@ -29,7 +30,7 @@ I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 
 #: Bump when `Lookup.merge`'s output changes, so merged lookups cached on disk are rebuilt.
-LOOKUP_FORMAT = 1
+LOOKUP_FORMAT = 2
 #: Merged lookups kept under ``<index dir>/_merged`` (the least recently used go first).
 KEEP_MERGED = 4
 
@@ -42,9 +43,10 @@ class Lookup:
     holding it, and whether it is not boilerplate there (only those anchor a contam chain).
     ``item_tok_ptr/item_tok/item_num``: every item's token hashes (input + label) and which
     are numbers, for extending seeds.
-    ``short_*``: the distinct whole-run hashes of short item parts, each with its entries
-    (item, part). ``substrings``: every item's GPT-4 substrings; string k belongs to item
-    ``sub_item[k]``, part ``sub_part[k]`` (0 input, 1 label).
+    ``short_keys/short_vals``: the distinct whole-run hashes of short item parts, and for
+    each its items ``short_item[short_ptr[u]:short_ptr[u+1]]``.
+    ``substrings``: every item's GPT-4 substrings; string k belongs to item ``sub_item[k]``,
+    part ``sub_part[k]`` (0 input, 1 label).
     """
 
     benches: list[BenchIndex]
@@ -64,10 +66,8 @@ class Lookup:
     item_tok_ptr: I64
     item_tok: U64
     item_num: npt.NDArray[np.bool_]
-    short_hash: U64
     short_ptr: I64
     short_item: I32
-    short_part: npt.NDArray[np.uint8]
     gram_keys: U64
     gram_vals: I32
     bloom: U64
@@ -122,22 +122,16 @@ class Lookup:
         return lookup
 
     def _save(self, folder: Path) -> None:
-        """Arrays as .npy files, the rest in ``meta.json``; written to a temporary folder
-        and renamed into place, so a reader never sees half of it."""
-        tmp = folder.with_name(f"{folder.name}.{os.getpid()}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        meta: dict[str, Any] = {}
-        for name, value in _flat_fields(self):
-            if isinstance(value, np.ndarray):
-                np.save(tmp / f"{name}.npy", value, allow_pickle=False)
-            else:
-                meta[name] = value
-        (tmp / "meta.json").write_text(json.dumps(meta))
-        try:
-            tmp.rename(folder)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another scan saved it first
+        """Arrays as .npy files, the rest in ``meta.json``, written whole or not at all
+        (`OSError` when another scan saved it first); then drop the least recently used."""
+        with atomic_folder(folder) as tmp:
+            meta: dict[str, Any] = {}
+            for name, value in _flat_fields(self):
+                if isinstance(value, np.ndarray):
+                    np.save(tmp / f"{name}.npy", value, allow_pickle=False)
+                else:
+                    meta[name] = value
+            (tmp / "meta.json").write_text(json.dumps(meta))
         kept = [f for f in folder.parent.iterdir() if not f.name.endswith(".tmp")]
         older = sorted(kept, key=lambda f: f.stat().st_mtime)
         for stale in older[:-KEEP_MERGED]:
@@ -195,9 +189,8 @@ class Lookup:
         s_item = np.concatenate(
             [b.short_item + item_base[k] for k, b in enumerate(benches)]
         ).astype(np.int32)
-        s_part = np.concatenate([b.short_part for b in benches]).astype(np.uint8)
         order = np.argsort(s_hash, kind="stable")
-        s_hash, s_item, s_part = s_hash[order], s_item[order], s_part[order]
+        s_hash, s_item = s_hash[order], s_item[order]
         short_hash, s_first = np.unique(s_hash, return_index=True)
         short_ptr = np.append(s_first, len(s_hash)).astype(np.int64)
         prefixes = np.unique(s_prefix)
@@ -234,10 +227,8 @@ class Lookup:
             item_tok_ptr,
             np.concatenate([b.item_tok for b in benches]),
             np.concatenate([b.item_num for b in benches]),
-            short_hash,
             short_ptr,
             s_item,
-            s_part,
             gram_keys,
             gram_vals,
             bloom_build(gram_hash, bloom_words(len(gram_hash))),

@@ -20,6 +20,13 @@ from contam.align import (
     C_B0,
     C_B1,
     C_DOC,
+    H_DOC,
+    H_KEY,
+    H_KIND,
+    H_LEN,
+    H_TOK,
+    KIND_GRAM,
+    KIND_SHORT,
     SD_ANCHOR,
     SD_DOC,
     SD_ITEM,
@@ -39,6 +46,7 @@ from contam.normalize import (
     lower_ascii,
     normalize_full,
     normalize_with_offsets,
+    pack,
 )
 from contam.records import DocBatch
 from contam.shingles import (
@@ -50,7 +58,7 @@ from contam.shingles import (
     table_get,
     token_buffers,
     tokenize,
-    tokenize_many,
+    tokenize_spans,
 )
 from contam.substrings import confirm, find_candidates
 
@@ -58,16 +66,13 @@ I64 = npt.NDArray[np.int64]
 Encoded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
 Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer flags
 FirstPass = tuple[Probed, I64]  # and (doc, substring) GPT-4 candidates
-
-# hit columns
-H_DOC, H_KIND, H_KEY, H_TOK, H_LEN, H_BYTE0, H_BYTE1 = range(7)
-KIND_GRAM, KIND_SHORT = 0, 1
+HIT_COLUMNS = 5  # `contam.align.H_DOC` ... `H_LEN`
 
 
 @njit(inline="always")
 def _push(hits, count, row):  # type: ignore[no-untyped-def]
     if count == hits.shape[0]:
-        grown = np.empty((hits.shape[0] * 2, 7), dtype=np.int64)
+        grown = np.empty((hits.shape[0] * 2, HIT_COLUMNS), dtype=np.int64)
         grown[:count] = hits[:count]
         hits = grown
     hits[count] = row
@@ -94,22 +99,20 @@ def probe_docs(  # type: ignore[no-untyped-def]
 ):
     """Every indexed n-gram and short item part in the documents ``d[starts[k]:ends[k]]``.
 
-    Returns (hits int64[h, 7], tokens per document, documents holding a token changer); hit
-    columns are doc, kind, key (n-gram or short id), first token, token count, and the byte
-    span in the normalized document.
+    Returns (hits int64[h, 5] with the `contam.align.H_DOC` ... `H_LEN` columns, tokens per
+    document, documents holding a token changer).
     One loop rolls both the n-gram hash and, when the index has short items, the hash of the
     last ``k0`` tokens, whose rare hits in the prefix table are extended token by token.
     """
     th, ts, te = token_buffers(starts, ends)
-    hits = np.empty((256, 7), dtype=np.int64)
-    row = np.empty(7, dtype=np.int64)
+    hits = np.empty((256, HIT_COLUMNS), dtype=np.int64)
+    row = np.empty(HIT_COLUMNS, dtype=np.int64)
     count = 0
     tokens = np.zeros(len(starts), dtype=np.int64)
     changers = np.zeros(len(starts), dtype=np.bool_)
     has_short = prefix_keys.any()
     for k in range(len(starts)):
-        s = starts[k]
-        nt, changers[k] = tokenize(d, s, ends[k], classes, th, ts, te)
+        nt, changers[k] = tokenize(d, starts[k], ends[k], classes, th, ts, te)
         tokens[k] = nt
         raw = np.uint64(0)
         raw_k = np.uint64(0)
@@ -123,14 +126,11 @@ def probe_docs(  # type: ignore[no-untyped-def]
                 if bloom_maybe(bloom, h):
                     g = table_get(gram_keys, gram_vals, h)
                     if g >= 0:
-                        first = j - n + 1
-                        row[0] = k
-                        row[1] = 0
-                        row[2] = g
-                        row[3] = first
-                        row[4] = n
-                        row[5] = ts[first] - s
-                        row[6] = te[j] - s
+                        row[H_DOC] = k
+                        row[H_KIND] = KIND_GRAM
+                        row[H_KEY] = g
+                        row[H_TOK] = j - n + 1
+                        row[H_LEN] = n
                         hits = _push(hits, count, row)
                         count += 1
             if not has_short:
@@ -147,13 +147,11 @@ def probe_docs(  # type: ignore[no-untyped-def]
                     ext = ext * BASE + th[first + length - 1]
                 u = table_get(short_keys, short_vals, finish(ext, length))
                 if u >= 0:
-                    row[0] = k
-                    row[1] = 1
-                    row[2] = u
-                    row[3] = first
-                    row[4] = length
-                    row[5] = ts[first] - s
-                    row[6] = te[first + length - 1] - s
+                    row[H_DOC] = k
+                    row[H_KIND] = KIND_SHORT
+                    row[H_KEY] = u
+                    row[H_TOK] = first
+                    row[H_LEN] = length
                     hits = _push(hits, count, row)
                     count += 1
     return hits[:count].copy(), tokens, changers
@@ -225,10 +223,7 @@ class Matcher:
 
     def probe_texts(self, texts: list[bytes], classes: npt.NDArray[np.uint8]) -> Probed:
         """`probe` over separately encoded texts."""
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        ends = np.cumsum(lengths)
-        data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
-        return self.probe(data, ends - lengths, ends, classes)
+        return self.probe(*pack(texts), classes)
 
     def first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
         """Everything that reads a whole batch buffer (no GIL held): `probe_raw`, then the
@@ -283,7 +278,7 @@ class Matcher:
             hits, doc_tokens = self._rematch(
                 hits, doc_tokens, redo, [normalized[k] for k in redo.tolist()]
             )
-        hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
+        hit_docs = np.unique(hits[:, H_DOC])
 
         def final(k: int) -> bytes:
             return normalized[k] if k in normalized else data[starts[k] : ends[k]].tobytes()
@@ -300,8 +295,7 @@ class Matcher:
                 folded = text.casefold() if self.norm.casefold else text
                 if len(folded) == len(text):
                     # case folding expanded no character: normalized char k is original char k
-                    lead = (np.frombuffer(final(doc), dtype=np.uint8) & 0xC0) != 0x80
-                    char_of_byte = np.cumsum(lead) - 1
+                    char_of_byte = _char_of_byte(final(doc))
                     char_maps[doc] = (char_of_byte, char_of_byte + 1)
                     continue
             pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
@@ -312,12 +306,10 @@ class Matcher:
                 hits, doc_tokens = self._rematch(hits, doc_tokens, np.array([doc]), [piecewise])
                 normalized[doc] = piecewise
                 again = True
-            # byte -> char index: count the UTF-8 lead bytes before it
-            lead = (np.frombuffer(piecewise, dtype=np.uint8) & 0xC0) != 0x80
-            char_of_byte = np.cumsum(lead) - 1
+            char_of_byte = _char_of_byte(piecewise)
             char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
         if again:
-            hit_docs = np.unique(hits[:, H_DOC]) if len(hits) else np.zeros(0, dtype=np.int64)
+            hit_docs = np.unique(hits[:, H_DOC])
             aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
         chains = aligned.chains
         for r in range(len(chains)):
@@ -351,31 +343,27 @@ class Matcher:
             lk.short_ptr, lk.short_item,
         )  # fmt: skip
         seeds[:, SD_DOC] = np.searchsorted(hit_docs, seeds[:, SD_DOC])
-        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-        ends = np.cumsum(lengths)
-        data = np.frombuffer(b"".join(texts) or b"\0", dtype=np.uint8)
+        data, starts, ends = pack(texts)
+        tokens = tokenize_spans(data, starts, ends, self.plain_classes)
         aligned = align(
-            data, ends - lengths, ends, self.plain_classes, seeds, lk.item_tok_ptr, lk.item_tok,
-            lk.item_num, self.params,
-        )  # fmt: skip
-        near = self._near_windows(seeds, data, ends - lengths, ends)
-        aligned.runs[:, 0] = hit_docs[aligned.runs[:, 0]]
-        aligned.chains[:, 0] = hit_docs[aligned.chains[:, 0]]
+            tokens, starts, seeds, lk.item_tok_ptr, lk.item_tok, lk.item_num, self.params
+        )
+        near = self._near_windows(seeds, tokens[0], tokens[3])
+        aligned.chains[:, C_DOC] = hit_docs[aligned.chains[:, C_DOC]]
         return aligned, near
 
     def _near_windows(
-        self, seeds: I64, data: npt.NDArray[np.uint8], starts: I64, ends: I64
+        self, seeds: I64, th: npt.NDArray[np.uint64], tok_off: I64
     ) -> npt.NDArray[np.float64]:
         """MinHash near-duplicates: for every (document, item) with a non-boilerplate seed, a
         window of the item's length around the seeds is looked up in the LSH index; each
         candidate item (the seeded one or another) is verified by its estimated Jaccard
-        similarity and its exact shingle containment. Rows: item, Jaccard, containment."""
+        similarity and its exact shingle containment. Document k's token hashes are
+        ``th[tok_off[k]:tok_off[k+1]]``. Rows: item, Jaccard, containment."""
         rows: list[tuple[float, float, float]] = []
         if self.near is None or len(seeds) == 0:
             return np.zeros((0, 3))
         lk = self.lookup
-        offsets = np.append(starts, ends[-1]) if len(starts) else np.zeros(1, np.int64)
-        th, tok_off, _ = tokenize_many(data, offsets, self.plain_classes)
         anchored = seeds[seeds[:, SD_ANCHOR] == 1]
         anchored = anchored[np.lexsort((anchored[:, SD_ITEM], anchored[:, SD_DOC]))]
         pairs, first = np.unique(anchored[:, [SD_DOC, SD_ITEM]], axis=0, return_index=True)
@@ -389,8 +377,15 @@ class Matcher:
             item_len = int(lk.item_tok_ptr[item + 1] - lk.item_tok_ptr[item])
             for start, end in windows_around(positions, item_len, len(doc_tok)).tolist():
                 window = doc_tok[start:end]
-                for cand in self.near.query(window):
-                    jaccard, containment = self.near.verify(cand, window)
+                sketch = self.near.sketch(window)
+                for cand in self.near.query(window, sketch):
+                    jaccard, containment = self.near.verify(cand, window, sketch)
                     if jaccard >= threshold:
                         rows.append((cand, jaccard, containment))
         return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+def _char_of_byte(text: bytes) -> I64:
+    """Char index of every byte of UTF-8 ``text``: the count of lead bytes up to it, less 1."""
+    lead = (np.frombuffer(text, dtype=np.uint8) & 0xC0) != 0x80
+    return np.cumsum(lead) - 1

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from numba import njit
 
 from contam.errors import ConfigError
-from contam.shingles import BASE, run_hashes, seq_hash
+from contam.shingles import base_power, run_hashes, seq_hash
 
 U64 = np.uint64
 I64 = npt.NDArray[np.int64]
@@ -120,17 +120,15 @@ def _permutations(num_perm: int, seed: int) -> U32:
 
 
 @njit(cache=True)
-def _shingles_into(tok, s, e, k, out, o):  # type: ignore[no-untyped-def]
-    """Write the shingle hashes of ``tok[s:e]`` at ``out[o:]``; return how many."""
+def _shingles_into(tok, s, e, k, base_k, out, o):  # type: ignore[no-untyped-def]
+    """Write the shingle hashes of ``tok[s:e]`` at ``out[o:]``; return how many. ``base_k``
+    is `base_power` of ``k``."""
     n = e - s
     if n == 0:
         return 0
     if n < k:  # a text shorter than a shingle is one shingle of all its tokens
         out[o] = np.uint32(seq_hash(tok, s, e) >> U64(32))
         return 1
-    base_k = U64(1)
-    for _ in range(k):
-        base_k = base_k * BASE
     hashes = run_hashes(tok, s, e, k, base_k)  # the n-gram hashes items and documents share
     for x in range(len(hashes)):
         out[o + x] = np.uint32(hashes[x] >> U64(32))
@@ -138,12 +136,13 @@ def _shingles_into(tok, s, e, k, out, o):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _shingles_csr(tok_ptr, tok, k):  # type: ignore[no-untyped-def]
+def _shingles_csr(tok_ptr, tok, k, base_k):  # type: ignore[no-untyped-def]
     count = len(tok_ptr) - 1
     ptr = np.zeros(count + 1, dtype=np.int64)
     out = np.empty(max(1, len(tok)), dtype=np.uint32)
     for i in range(count):
-        ptr[i + 1] = ptr[i] + _shingles_into(tok, tok_ptr[i], tok_ptr[i + 1], k, out, ptr[i])
+        n = _shingles_into(tok, tok_ptr[i], tok_ptr[i + 1], k, base_k, out, ptr[i])
+        ptr[i + 1] = ptr[i] + n
     return ptr, out[: ptr[-1]].copy()
 
 
@@ -156,7 +155,7 @@ def shingle_hashes(tok: npt.NDArray[np.uint64], k: int) -> U32:
         >>> len(shingle_hashes(np.arange(1, 11, dtype=np.uint64), 3))
         8
     """
-    _, out = _shingles_csr(np.array([0, len(tok)], dtype=np.int64), tok, k)
+    _, out = _shingles_csr(np.array([0, len(tok)], dtype=np.int64), tok, k, base_power(k))
     result: U32 = out
     return result
 
@@ -215,6 +214,26 @@ def band_keys(sigs, bands, rows):  # type: ignore[no-untyped-def]
     return out
 
 
+#: A window's distinct shingle hashes (sorted) and its MinHash signature.
+Sketch = tuple[U32, U32]
+
+
+@njit(cache=True)
+def _distinct_csr(ptr, values):  # type: ignore[no-untyped-def]
+    """Each set ``values[ptr[i]:ptr[i+1]]`` sorted and without repeats, as CSR again."""
+    out_ptr = np.zeros(len(ptr), dtype=np.int64)
+    out = np.empty(len(values), dtype=values.dtype)
+    o = 0
+    for i in range(len(ptr) - 1):
+        own = np.sort(values[ptr[i] : ptr[i + 1]])
+        for x in range(len(own)):
+            if x == 0 or own[x] != own[x - 1]:
+                out[o] = own[x]
+                o += 1
+        out_ptr[i + 1] = o
+    return out_ptr, out[:o].copy()
+
+
 class NearDupIndex:
     """Items' signatures, banded for candidate lookup, keyed by item number.
 
@@ -228,8 +247,8 @@ class NearDupIndex:
 
     def __init__(self, config: MinHashConfig, shingle_ptr: I64, shingles: U32, sigs: U32) -> None:
         self.config = config
-        self.shingle_ptr = shingle_ptr
-        self.shingles = shingles
+        # each item's distinct shingles, sorted (CSR), for `verify`'s containment
+        self.shingle_ptr, self.shingles = _distinct_csr(shingle_ptr, shingles)
         self.sigs = sigs
         # Items without tokens have the all-empty signature: never a candidate.
         indexed = np.flatnonzero(np.diff(shingle_ptr))
@@ -243,34 +262,41 @@ class NearDupIndex:
         cls, item_tok_ptr: I64, item_tok: npt.NDArray[np.uint64], config: MinHashConfig
     ) -> NearDupIndex:
         """Index items given as CSR token hashes (item i is ``item_tok[ptr[i]:ptr[i+1]]``)."""
-        ptr, shingles = _shingles_csr(item_tok_ptr, item_tok, config.shingle)
+        k = config.shingle
+        ptr, shingles = _shingles_csr(item_tok_ptr, item_tok, k, base_power(k))
         return cls(config, ptr, shingles, signatures(ptr, shingles, config))
 
-    def _signature(self, window_tok: npt.NDArray[np.uint64]) -> tuple[U32, U32]:
-        sh = shingle_hashes(window_tok, self.config.shingle)
+    def sketch(self, window_tok: npt.NDArray[np.uint64]) -> Sketch:
+        """(distinct shingle hashes, sorted; MinHash signature) of a window: what `query` and
+        `verify` compare, computed once per window when given to them."""
+        sh = np.unique(shingle_hashes(window_tok, self.config.shingle))
         return sh, signatures(np.array([0, len(sh)], dtype=np.int64), sh, self.config)[0]
 
-    def query(self, window_tok: npt.NDArray[np.uint64]) -> list[int]:
-        """Item numbers sharing a band with the window: candidates for `verify`."""
-        _, sig = self._signature(window_tok)
+    def query(self, window_tok: npt.NDArray[np.uint64], sketch: Sketch | None = None) -> list[int]:
+        """Item numbers sharing a band with the window: candidates for `verify`. ``sketch``:
+        the window's `sketch`, if already computed."""
+        _, sig = sketch if sketch is not None else self.sketch(window_tok)
         keys = band_keys(sig[None, :], self.config.bands, self.config.rows)[0]
         lo = np.searchsorted(self.keys, keys, side="left")
         hi = np.searchsorted(self.keys, keys, side="right")
         hits = [self.key_items[a:b] for a, b in zip(lo.tolist(), hi.tolist(), strict=True) if b > a]
         return np.unique(np.concatenate(hits)).tolist() if hits else []
 
-    def verify(self, item: int, window_tok: npt.NDArray[np.uint64]) -> tuple[float, float]:
+    def verify(
+        self, item: int, window_tok: npt.NDArray[np.uint64], sketch: Sketch | None = None
+    ) -> tuple[float, float]:
         """(Jaccard estimated from the signatures, exact containment of the item's shingles).
 
         Containment is ``|item shingles ∩ window shingles| / |item shingles|``: insensitive
-        to the window's margins, it is the number to judge a copy by.
+        to the window's margins, it is the number to judge a copy by. ``sketch``: the
+        window's `sketch`, if already computed.
         """
-        sh, sig = self._signature(window_tok)
+        sh, sig = sketch if sketch is not None else self.sketch(window_tok)
         estimate = float(np.count_nonzero(self.sigs[item] == sig)) / self.config.num_perm
-        own = np.unique(self.shingles[self.shingle_ptr[item] : self.shingle_ptr[item + 1]])
+        own = self.shingles[self.shingle_ptr[item] : self.shingle_ptr[item + 1]]
         if len(own) == 0:
             return estimate, 0.0
-        return estimate, len(np.intersect1d(own, sh)) / len(own)
+        return estimate, len(np.intersect1d(own, sh, assume_unique=True)) / len(own)
 
 
 @njit(cache=True)

@@ -11,6 +11,7 @@ gives the same tokens.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import unicodedata
 from collections.abc import Callable
@@ -64,23 +65,33 @@ def normalize(text: str, config: NormConfig) -> str:
     return normalize_full(text, config)
 
 
-def encode_batch(
-    texts: list[str], config: NormConfig
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+Packed = tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def pack(parts: list[bytes]) -> Packed:
+    """UTF-8 texts in one writable buffer: (data, starts, ends), text k is
+    ``data[starts[k]:ends[k]]`` (the shape every kernel reads)."""
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    ends = np.cumsum(lengths)
+    data = np.frombuffer(bytearray(b"".join(parts) or b"\0"), dtype=np.uint8)
+    return data, ends - lengths, ends
+
+
+def encode_batch(texts: list[str], config: NormConfig) -> Packed:
     """Non-ASCII texts case folded, all UTF-8 encoded into one writable buffer.
 
     The scan kernel finishes `normalize` on it without the GIL: `lower_ascii` folds the ASCII
     letters in place, and the CHANGER bit of `kernel_classes` flags the few texts that need
     NFKC; only those are normalized again in Python and matched again.
     """
-    parts = [
-        (t if t.isascii() or not config.casefold else t.casefold()).encode("utf-8", "surrogatepass")
-        for t in texts
-    ]
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    ends = np.cumsum(lengths)
-    data = np.frombuffer(bytearray(b"".join(parts) or b"\0"), dtype=np.uint8)
-    return data, ends - lengths, ends
+    return pack(
+        [
+            (t if t.isascii() or not config.casefold else t.casefold()).encode(
+                "utf-8", "surrogatepass"
+            )
+            for t in texts
+        ]
+    )
 
 
 @njit(cache=True, nogil=True)
@@ -144,7 +155,7 @@ def normalize_with_offsets(
     entry_ptr = np.zeros(len(outs) + 1, dtype=np.int64)
     np.cumsum(entry_len, out=entry_ptr[1:])
     entry_codes = np.frombuffer("".join(outs).encode("utf-32-le", "surrogatepass"), np.uint32)
-    lengths = np.where(entry < 0, 1, entry_len[np.maximum(entry, 0)] if len(outs) else 1)
+    lengths = np.append(entry_len, 1)[entry]  # entry -1 (the character itself) takes the 1
     piece = np.repeat(np.arange(len(piece_start)), lengths)
     out_start = np.cumsum(lengths) - lengths
     within = np.arange(len(piece)) - out_start[piece]
@@ -156,7 +167,7 @@ def normalize_with_offsets(
     return normalized, piece_start[piece], piece_end[piece]
 
 
-def _disk_cached(build: Callable[..., npt.NDArray[Any]]) -> Callable[..., npt.NDArray[Any]]:
+def disk_cached(build: Callable[..., npt.NDArray[Any]]) -> Callable[..., npt.NDArray[Any]]:
     """Keep a code point table under the cache root, per Unicode version and arguments.
 
     Each table takes a few tenths of a second of `unicodedata` calls, which every scan (and
@@ -168,28 +179,24 @@ def _disk_cached(build: Callable[..., npt.NDArray[Any]]) -> Callable[..., npt.ND
         name = "-".join([build.__name__.strip("_"), *map(str, args)])
         folder = cache_root() / "unicode" / f"{unicodedata.unidata_version}-v{TABLES_VERSION}"
         path = folder / f"{name}.npy"
-        try:
+        with contextlib.suppress(OSError, ValueError):  # missing or damaged: build it again
             table = np.load(path, allow_pickle=False)
             if table.shape == (0x110000,):
                 return table  # type: ignore[no-any-return]
-        except (OSError, ValueError):
-            pass
         table = build(*args)
-        try:
+        with contextlib.suppress(OSError):  # an unwritable cache only costs the build
             folder.mkdir(parents=True, exist_ok=True)
             tmp = folder / f"{name}.{os.getpid()}.tmp"
             with open(tmp, "wb") as f:
                 np.save(f, table, allow_pickle=False)
             os.replace(tmp, path)
-        except OSError:
-            pass
         return table
 
     return cached
 
 
 @lru_cache(maxsize=4)
-@_disk_cached
+@disk_cached
 def _unchanged(config: NormConfig) -> npt.NDArray[np.bool_]:
     """Code points that `normalize` leaves as they are, alone."""
     table = np.ones(0x110000, dtype=np.bool_)
@@ -203,7 +210,7 @@ def _unchanged(config: NormConfig) -> npt.NDArray[np.bool_]:
 
 
 @lru_cache(maxsize=1)
-@_disk_cached
+@disk_cached
 def token_changers() -> npt.NDArray[np.bool_]:
     """Code points that NFKC (or case folding then NFKC) can turn into other tokens.
 
@@ -237,7 +244,7 @@ def token_changers() -> npt.NDArray[np.bool_]:
 
 
 @lru_cache(maxsize=1)
-@_disk_cached
+@disk_cached
 def _joiners() -> npt.NDArray[np.bool_]:
     """Code points NFKC can merge with or reorder against the character before them:
     combining marks, second halves of canonical compositions, Hangul jamo vowels and finals,
@@ -272,7 +279,7 @@ def kernel_classes(cjk_chars: bool, changers: bool) -> npt.NDArray[np.uint8]:
 
 
 @lru_cache(maxsize=2)
-@_disk_cached
+@disk_cached
 def char_classes(cjk_chars: bool) -> npt.NDArray[np.uint8]:
     """SEP/WORD/CJK for every code point."""
     table = np.zeros(0x110000, dtype=np.uint8)

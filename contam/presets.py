@@ -9,7 +9,7 @@ question). Numbers come from what the scan committed per shard:
 * skip spans (Llama 2) and chains (contam), see `align`;
 * GPT-4's substrings found, see `substrings`.
 
-Definitions (see the README for sources):
+Definitions (sources in `config.PRESETS` and the README):
 
 * ``gpt3``: dirty if any 13-gram of the part occurs in the corpus, ignoring 13-grams that occur
   10 or more times (a part shorter than 13 tokens: found whole, fewer than 10 times).
@@ -24,12 +24,8 @@ Definitions (see the README for sources):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numba import njit
-
-from contam.config import PRESET_NAMES
 
 GPT3_N = 13
 GPT3_FREQUENT = 10
@@ -37,48 +33,6 @@ PALM_N = 8
 PALM_FRACTION = 0.70
 LLAMA2_DIRTY = 0.80
 LLAMA2_CLEAN = 0.20
-
-
-@dataclass(frozen=True, slots=True)
-class Preset:
-    """A definition: its name, its source and a one-line rule."""
-
-    name: str
-    source: str
-    rule: str
-
-
-PRESETS = {
-    p.name: p
-    for p in (
-        Preset(
-            "contam",
-            "this tool",
-            "edit-tolerant aligned spans cover >= threshold of the distinctive tokens",
-        ),
-        Preset(
-            "gpt3",
-            "Brown et al. 2020, Language Models are Few-Shot Learners, appendix C",
-            "any 13-gram found (13-grams found >= 10 times ignored)",
-        ),
-        Preset(
-            "palm",
-            "Chowdhery et al. 2022, PaLM, section 8",
-            ">= 70% of the 8-grams found",
-        ),
-        Preset(
-            "llama2",
-            "Touvron et al. 2023, Llama 2, appendix A.6",
-            ">= 80% of tokens in matched spans of >= 10 tokens with <= 4 mismatches",
-        ),
-        Preset(
-            "gpt4",
-            "OpenAI 2023, GPT-4 Technical Report, appendix C",
-            "one of 3 random 50-character substrings (no spaces or symbols) found",
-        ),
-    )
-}
-assert tuple(PRESETS) == PRESET_NAMES
 
 
 @njit(cache=True)

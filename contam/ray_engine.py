@@ -31,7 +31,7 @@ from contam.config import ScanConfig
 from contam.errors import ConfigError, ContamError
 from contam.match import Matcher
 from contam.report import ShardCommit
-from contam.scan import scan_shard, shard_key
+from contam.scan import commit_folder, no_progress, scan_shard
 
 INSTALL_LINE = "the Ray engine needs the ray extra: pip install 'contam[ray]'"
 
@@ -40,8 +40,8 @@ INSTALL_LINE = "the Ray engine needs the ray extra: pip install 'contam[ray]'"
 IN_FLIGHT_PER_CPU = 2
 
 # In a Ray worker process: the scan's Matcher under its object id, fetched by the first task
-# there. Deserializing it costs ~0.1 s of arrays plus ~0.8 s for the MinHash LSH's Python
-# dicts (MMLU + GSM8K + HumanEval), paid once per process instead of once per shard.
+# there: its deserialization (mostly the arrays, read from the object store without a copy)
+# is paid once per process instead of once per shard.
 _MATCHER: dict[str, Matcher] = {}
 
 
@@ -115,7 +115,6 @@ def run_shards_ray(
     config: ScanConfig,
     out: Path,
     progress: Callable[[int, int], None] | None = None,
-    address: str | None = None,
 ) -> None:
     """Scan ``todo`` as Ray tasks and commit each result under ``out/shards/`` as it arrives.
 
@@ -125,13 +124,14 @@ def run_shards_ray(
         config: the scan's settings.
         out: the report folder, written by this process only.
         progress: called with (raw bytes, documents) as each shard is committed.
-        address: ``auto``, ``ray://host:port`` or ``host:port`` of a running cluster; None
-            starts a local runtime with ``config.workers`` CPUs (shut down at the end).
+
+    ``config.address`` names the cluster (``auto``, ``ray://host:port``, ``host:port``); None
+    starts a local runtime with ``config.workers`` CPUs, shut down at the end.
     """
     if not todo:
         return
     ray = import_ray()
-    started = connect(address, config.workers)
+    started = connect(config.address, config.workers)
     try:
         task = ray.remote(num_cpus=1)(_scan_task)
         # A bare ObjectRef argument is fetched and deserialized anew for every task; in a
@@ -152,7 +152,7 @@ def run_shards_ray(
                 for ref in done:
                     path = running.pop(ref)
                     commit = _result(ray, ref, path)
-                    commit.write(out / "shards" / shard_key(path))
+                    commit.write(commit_folder(out, path))
                     if progress is not None:
                         progress(int(commit.info["raw_bytes"]), int(commit.info["docs"]))
         except BaseException:
@@ -198,7 +198,8 @@ def _scan_task(shared: list[Any], path: str, config: ScanConfig, version: str) -
             f"{path}: not found on Ray node {node}; every node must see the shards at the "
             "driver's path (a shared filesystem, or the same copy on each node)"
         )
-    return scan_shard(Path(path), _worker_matcher(shared[0]), config, _ignore)
+    # progress inside a task is not reported: the driver reports whole shards
+    return scan_shard(Path(path), _worker_matcher(shared[0]), config, no_progress)
 
 
 def _worker_matcher(ref: Any) -> Matcher:
@@ -207,7 +208,3 @@ def _worker_matcher(ref: Any) -> Matcher:
         _MATCHER.clear()  # a new scan: drop the last one's index
         _MATCHER[key] = import_ray().get(ref)
     return _MATCHER[key]
-
-
-def _ignore(raw: int, docs: int) -> None:
-    """Progress inside a task is not reported; the driver reports whole shards."""

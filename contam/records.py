@@ -21,6 +21,12 @@ class BenchItem:
     label_text: str
     group: str | None = None
 
+    @property
+    def full_text(self) -> str:
+        """Input and label as the index tokenizes them together (positions past the input's
+        tokens are the label's)."""
+        return f"{self.input_text}\n{self.label_text}"
+
 
 @dataclass(slots=True)
 class DocBatch:

@@ -15,7 +15,6 @@ uninterrupted one does.
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +25,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numba import njit
 
+from contam.atomic import atomic_folder
+from contam.config import PRESET_NAMES
 from contam.lookup import Lookup
 from contam.presets import (
     LLAMA2_CLEAN,
     LLAMA2_DIRTY,
     PALM_FRACTION,
-    PRESETS,
     contam_metrics,
     preset_metrics,
 )
@@ -72,7 +72,6 @@ _PART_FIELDS = [
     ("docs", pa.int32()),
 ]
 #: The verdict columns ``<preset>_input`` / ``<preset>_full`` of every preset.
-PRESET_NAMES = tuple(PRESETS)
 ITEMS_SCHEMA = pa.schema(
     [
         ("bench", pa.string()),
@@ -141,24 +140,21 @@ class ShardCommit:
     matches: pa.Table
 
     def write(self, folder: Path) -> None:
-        """Commit atomically: write a temporary folder, then rename it into place."""
-        tmp = folder.with_name(folder.name + ".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        np.savez(
-            tmp / "state.npz",
-            seen_gram=self.seen_gram,
-            runs=self.runs,
-            skips=self.skips,
-            gpt4=self.gpt4,
-            near=self.near,
-            docs_item=self.docs_item,
-            docs_full=self.docs_full,
-            docs_input=self.docs_input,
-        )
-        pq.write_table(self.matches, tmp / "matches.parquet")
-        (tmp / "shard.json").write_text(json.dumps(self.info, indent=2) + "\n")
-        tmp.rename(folder)
+        """Commit atomically: a killed scan leaves a whole commit or none."""
+        with atomic_folder(folder) as tmp:
+            np.savez(
+                tmp / "state.npz",
+                seen_gram=self.seen_gram,
+                runs=self.runs,
+                skips=self.skips,
+                gpt4=self.gpt4,
+                near=self.near,
+                docs_item=self.docs_item,
+                docs_full=self.docs_full,
+                docs_input=self.docs_input,
+            )
+            pq.write_table(self.matches, tmp / "matches.parquet")
+            (tmp / "shard.json").write_text(json.dumps(self.info, indent=2) + "\n")
 
     @classmethod
     def read(cls, folder: Path) -> ShardCommit:
@@ -206,10 +202,10 @@ def items_table(
         np.add.at(docs[:, 1], c.docs_item, c.docs_full)
         gpt4[c.gpt4[:, 0], c.gpt4[:, 1]] = True
     near = np.full((count, 2), np.nan)  # best window per item: Jaccard, its containment
-    for c in commits:
-        for item, jaccard, containment in c.near.tolist():
-            if np.isnan(near[int(item), 0]) or jaccard > near[int(item), 0]:
-                near[int(item)] = (jaccard, containment)
+    windows = np.concatenate([c.near for c in commits] + [np.zeros((0, 3))])
+    windows = windows[np.lexsort((-windows[:, 1], windows[:, 0]))]  # first of equal Jaccards
+    best_of, first = np.unique(windows[:, 0].astype(np.int64), return_index=True)
+    near[best_of] = windows[first, 1:]
     run_ptr, runs = _csr(merge_runs([c.runs for c in commits]), count)
     skip_rows = np.concatenate([c.skips for c in commits] + [np.zeros((0, 3), np.int64)])
     skip_ptr, skips = _csr(skip_rows, count)
@@ -259,7 +255,7 @@ def items_table(
                 llama[:, 0] >= LLAMA2_DIRTY,
                 (llama[:, 1] >= LLAMA2_DIRTY) & (~has_label | (llama_label >= LLAMA2_DIRTY)),
             ),
-            "gpt4": (gpt4[:, 0], gpt4[:, 0] & gpt4[:, 1]),
+            "gpt4": (gpt4[:, 0], gpt4[:, 1]),
         }
     for name, (inp, full) in verdicts.items():
         # the answer leaked with its question: input + label implies input
@@ -382,7 +378,7 @@ def benches_table(
     rows = con.execute(" UNION ALL ".join(selects)).fetchall()
     con.close()
     rows.sort(key=lambda r: (order.index((r[0], r[1])), PRESET_NAMES.index(r[2])))
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * 10
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [[]] * (len(BENCHES_SCHEMA) - 3)
     n = len(rows)
     return pa.table(
         [

@@ -36,6 +36,9 @@ from contam.align import (
     C_ITEM,
     C_LONGEST,
     C_MATCHED,
+    H_KEY,
+    H_KIND,
+    KIND_GRAM,
     R_I0,
     R_I1,
     R_ITEM,
@@ -46,7 +49,7 @@ from contam.config import PRESET_NAMES, ScanConfig, index_fingerprint
 from contam.errors import ReportError, ShardError
 from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
-from contam.match import H_KEY, H_KIND, KIND_GRAM, Matcher
+from contam.match import Matcher
 from contam.minhash import MinHashConfig
 from contam.report import (
     SHARD_MATCHES_SCHEMA,
@@ -77,8 +80,9 @@ def resolve_benches(
 ) -> list[BenchSource]:
     """``--bench`` values -> sources; custom benches read ``bench_*`` fields or the corpus ones."""
     names = [b for b in benches if isinstance(b, str)]
-    if expand_names(names) != names:  # "all": every registry bench, then the sources given
-        benches = [*expand_names(names), *[b for b in benches if isinstance(b, BenchSource)]]
+    expanded = expand_names(names)
+    if expanded != names:  # "all": every registry bench, then the sources given
+        benches = [*expanded, *[b for b in benches if isinstance(b, BenchSource)]]
     sources = [
         b
         if isinstance(b, BenchSource)
@@ -119,10 +123,15 @@ def load_indexes(
     return indexes
 
 
-def shard_key(path: Path) -> str:
-    """Folder name of a shard's commit: readable, and unique per absolute path."""
+def commit_folder(out: Path, path: Path) -> Path:
+    """Where a shard's commit goes: ``out/shards/<name>-<hash>``, readable, and unique per
+    absolute path."""
     digest = xxhash.xxh64_hexdigest(str(path.resolve()).encode())[:12]
-    return f"{path.name}-{digest}"
+    return out / "shards" / f"{path.name}-{digest}"
+
+
+def no_progress(raw: int, docs: int) -> None:
+    """A progress callback that reports nothing."""
 
 
 def scan(
@@ -164,7 +173,7 @@ def scan(
     plan = _plan(config, indexes, shard_paths)
     _prepare_out(out, plan, config.resume)
 
-    todo = [p for p in shard_paths if not (out / "shards" / shard_key(p)).is_dir()]
+    todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
     if log is not None and config.resume:
         log(f"resume: {len(shard_paths) - len(todo)} of {len(shard_paths)} shards already done")
     started = time.perf_counter()
@@ -228,16 +237,13 @@ def _run_shards(
     if config.engine == "ray":
         from contam.ray_engine import run_shards_ray
 
-        run_shards_ray(todo, matcher, config, out, progress, config.address)
+        run_shards_ray(todo, matcher, config, out, progress)
         return
     if config.workers == 1 or len(todo) <= 1:
-
-        def report(raw: int, docs: int) -> None:
-            if progress is not None:
-                progress(raw, docs)
-
         for path in todo:
-            scan_shard(path, matcher, config, report).write(out / "shards" / shard_key(path))
+            scan_shard(path, matcher, config, progress or no_progress).write(
+                commit_folder(out, path)
+            )
         return
     ctx = mp.get_context("fork")
     counters = ctx.Array("q", 2, lock=False)
@@ -268,7 +274,7 @@ def _scan_in_worker(path: Path) -> None:
         counters[1] += docs
 
     commit = scan_shard(path, _STATE["matcher"], _STATE["config"], report)
-    commit.write(_STATE["out"] / "shards" / shard_key(path))
+    commit.write(commit_folder(_STATE["out"], path))
 
 
 def scan_shard(
@@ -388,7 +394,7 @@ def finish_reports(
     seconds: float,
 ) -> ScanResult:
     """Roll every committed shard up into the report files and ``run.json``."""
-    commits = [ShardCommit.read(out / "shards" / shard_key(p)) for p in shard_paths]
+    commits = [ShardCommit.read(commit_folder(out, p)) for p in shard_paths]
     items = items_table(lookup, commits, config.threshold, config.preset)
     totals = {k: sum(int(c.info[k]) for c in commits) for k in ("docs", "tokens", "text_chars")}
     order = [(ix.bench, str(ix.manifest["split"])) for ix in lookup.benches]

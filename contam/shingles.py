@@ -199,22 +199,34 @@ def is_number(d, s, e):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def tokenize_many(d, offsets, classes):  # type: ignore[no-untyped-def]
-    """Token hashes of every text ``d[offsets[k]:offsets[k+1]]``, as CSR (hashes, token
-    offsets), and whether each token is a number."""
-    total = offsets[-1] - offsets[0]
+def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
+    """`tokenize` over every text ``d[starts[k]:ends[k]]``, as CSR: (hashes, byte starts,
+    byte ends into ``d``, token offsets); text k's tokens are ``tok_off[k]:tok_off[k+1]``.
+    The arrays are views of buffers sized by bytes: copy what is kept."""
+    total = 0
+    for k in range(len(starts)):
+        total += ends[k] - starts[k]
     th = np.empty(total, dtype=np.uint64)
     ts = np.empty(total, dtype=np.int64)
     te = np.empty(total, dtype=np.int64)
-    tok_off = np.zeros(len(offsets), dtype=np.int64)
-    for k in range(len(offsets) - 1):
+    tok_off = np.zeros(len(starts) + 1, dtype=np.int64)
+    for k in range(len(starts)):
         base = tok_off[k]
-        count, _ = tokenize(d, offsets[k], offsets[k + 1], classes, th[base:], ts[base:], te[base:])
+        count, _ = tokenize(d, starts[k], ends[k], classes, th[base:], ts[base:], te[base:])
         tok_off[k + 1] = base + count
-    numbers = np.empty(tok_off[-1], dtype=np.bool_)
-    for t in range(tok_off[-1]):
+    used = tok_off[-1]
+    return th[:used], ts[:used], te[:used], tok_off
+
+
+@njit(cache=True)
+def tokenize_many(d, offsets, classes):  # type: ignore[no-untyped-def]
+    """Token hashes of every text ``d[offsets[k]:offsets[k+1]]``, as CSR (hashes, token
+    offsets), and whether each token is a number."""
+    th, ts, te, tok_off = tokenize_spans(d, offsets[:-1], offsets[1:], classes)
+    numbers = np.empty(len(th), dtype=np.bool_)
+    for t in range(len(th)):
         numbers[t] = is_number(d, ts[t], te[t])
-    return th[: tok_off[-1]].copy(), tok_off, numbers
+    return th.copy(), tok_off, numbers
 
 
 @njit(cache=True)

@@ -47,6 +47,7 @@ import xxhash
 from numba import njit
 
 from contam.errors import ConfigError
+from contam.normalize import disk_cached
 from contam.shingles import BASE, base_power, prefix_key, table_build, table_get
 
 I32 = npt.NDArray[np.int32]
@@ -169,8 +170,10 @@ def _dropped_map() -> dict[int, None]:
 
 
 @lru_cache(maxsize=1)
+@disk_cached
 def stream_chars() -> npt.NDArray[np.bool_]:
-    """Code points the kernel keeps: `str.isalnum` ones, less `_dropped` (built once, ~0.5 s)."""
+    """Code points the kernel keeps: `str.isalnum` ones, less `_dropped` (~0.5 s to build,
+    so kept on disk like the tokenizer's tables)."""
     everything = "".join(map(chr, range(0x110000)))
     keep = np.array([c.isalnum() for c in everything], dtype=np.bool_)
     for c in _dropped():

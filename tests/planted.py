@@ -376,7 +376,7 @@ def make_copy(
     kind: str, item: BenchItem, rng: Random, vocab: list[str], choices: ChoiceReader
 ) -> str | None:
     """The text planted for ``item`` as ``kind``; None when the item has no such form."""
-    full = f"{item.input_text}\n{item.label_text}"
+    full = item.full_text
     if kind in ("verbatim", "short", "hard_negative"):
         return full
     if kind == "recased":
@@ -456,7 +456,7 @@ def build_planted(shared: Path, out: Path, seed: int = 0) -> Path:
             twins = template_twins(items["gsm8k:train"], items["gsm8k"])
             pools.used.update((i.bench, i.split, i.item_id) for i in twins)
             rest = pools.take(PER_KIND - len(twins), lambda i: True, ("gsm8k:train",))
-            made = [(i, f"{i.input_text}\n{i.label_text}") for i in twins + rest]
+            made = [(i, i.full_text) for i in twins + rest]
         benches, ok = _eligible(kind)
         n_short = PER_KIND // 3 if kind in WITH_SHORT else 0
         while len(made) < PER_KIND:

@@ -124,7 +124,7 @@ def test_every_item_copied_is_found_whole(
     items = list(iter_items(resolve_bench("mmlu", bench_dir)))[::47]
     write_jsonl(
         tmp_path / "c" / "copies.jsonl",
-        [{"id": i.item_id, "text": f"{i.input_text}\n{i.label_text}"} for i in items],
+        [{"id": i.item_id, "text": i.full_text} for i in items],
     )
     config = ScanConfig(bench_dir=bench_dir, index_dir=shared_index_dir, quiet=True)
     scan(str(tmp_path / "c"), ["mmlu"], tmp_path / "out", config)

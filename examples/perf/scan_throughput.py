@@ -37,17 +37,20 @@ import zstandard
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
-BENCH_SETS = {"three": ["mmlu", "gsm8k", "humaneval"], "mmlu": ["mmlu"], "gsm8k": ["gsm8k"]}
+#: --match modes: exact runs only (no chains across edits, no MinHash), or the default scan.
+MAX_GAP = {"exact": 0, "edits": 8}
+#: Named bench sets; ``all`` is every registry bench (`contam.scan` expands it).
+BENCH_SETS = {
+    "three": ["mmlu", "gsm8k", "humaneval"],
+    "all": ["all"],
+    "mmlu": ["mmlu"],
+    "gsm8k": ["gsm8k"],
+}
 
 
 def bench_set(name: str) -> list[str]:
-    """A named set of registry benches; ``all`` is every bench in the registry."""
-    if name == "all":
-        from contam.benches import registry
-
-        return list(registry())
     if name not in BENCH_SETS:
-        raise SystemExit(f"unknown bench set {name!r}; use all, {', '.join(BENCH_SETS)}")
+        raise SystemExit(f"unknown bench set {name!r}; use {', '.join(BENCH_SETS)}")
     return BENCH_SETS[name]
 
 
@@ -136,13 +139,23 @@ def naive_baseline(path: Path, index_texts: list[str], limit: int) -> tuple[floa
     return consumed / (time.perf_counter() - started) / 1e6, hits
 
 
+def run_child(code: str) -> str:
+    """Run ``code`` in a fresh Python (its own peak RSS, a cold start); its stdout."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(result.stderr)
+    return result.stdout
+
+
 def run_scan(
     corpus: Path,
     out: Path,
     workers: int,
     index_dir: Path,
     benches: list[str],
-    max_gap: int = 8,
+    max_gap: int,
     engine: str = "local",
 ) -> dict[str, float]:
     """Scan in a child process; report wall time and the child's peak RSS. ``max_gap`` 0 is
@@ -161,13 +174,9 @@ def run_scan(
         "print(took, r.run['totals']['docs'], r.run['totals']['tokens'],"
         " sum(b['contaminated'] for b in r.benches.to_pylist()), peak)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(result.stderr)
+    stdout = run_child(code)
     shutil.rmtree(out, ignore_errors=True)
-    seconds, docs, tokens, dirty, peak_kb = result.stdout.split()
+    seconds, docs, tokens, dirty, peak_kb = stdout.split()
     return {
         "seconds": float(seconds),
         "docs": int(docs),
@@ -197,12 +206,7 @@ def index_growth(work: Path, sets: list[str]) -> None:
             "print(json.dumps([built, time.perf_counter() - t,"
             " sum(i.manifest['items'] for i in ix), sum(i.manifest['ngrams'] for i in ix)]))\n"
         )
-        result = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            raise SystemExit(result.stderr)
-        built, merged, items, grams = json.loads(result.stdout)
+        built, merged, items, grams = json.loads(run_child(code))
         size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
         shutil.rmtree(folder)
         print(f"{name:>8} {items:>8,} {grams:>11,} {built:>6.1f}s {size / 1e6:>6.0f}MB "
@@ -240,20 +244,22 @@ def main() -> None:
     sets = [b.strip() for b in args.benches.split(",")]
     modes = [m.strip() for m in args.match.split(",")]
     engines = [e.strip() for e in args.engines.split(",")]
+    if not set(modes) <= set(MAX_GAP):
+        raise SystemExit(f"--match takes {', '.join(MAX_GAP)}, got {args.match}")
 
     # warm-up: build indexes (and their merged lookups) and compile kernels, untimed
     warm = work / "warm"
     warm.mkdir(exist_ok=True)
     (warm / "w.jsonl").write_text('{"text": "warm up"}\n')
     for name in sets:
-        for gap in sorted({0 if m == "exact" else 8 for m in modes}):
+        for gap in sorted({MAX_GAP[m] for m in modes}):
             run_scan(warm / "w.jsonl", work / f"out-warm-{os.getpid()}", 1, index_dir,
                      bench_set(name), gap)  # fmt: skip
 
     from contam.benches import iter_items, resolve_bench
 
     texts = [
-        f"{i.input_text}\n{i.label_text}"
+        i.full_text
         for b in BENCH_SETS["three"]
         for i in iter_items(resolve_bench(b, SHARED / "benchmarks"))
     ]
@@ -275,8 +281,9 @@ def main() -> None:
                     local_mbs = None
                     for engine in engines:
                         out = work / f"out-{size_text.strip()}-{name}-{engine}-{mode}-{workers}"
-                        gap = 0 if mode == "exact" else 8
-                        r = run_scan(corpus, out, workers, index_dir, bench_set(name), gap, engine)
+                        r = run_scan(
+                            corpus, out, workers, index_dir, bench_set(name), MAX_GAP[mode], engine
+                        )
                         mbs = jsonl_bytes / r["seconds"] / 1e6
                         if mode == "exact" and engine == "local":
                             exact_mbs = mbs
@@ -300,7 +307,7 @@ def main() -> None:
                         )
     if args.growth:
         print()
-        index_growth(work, [n for n in ["gsm8k", "mmlu", "three", "all"]])
+        index_growth(work, ["gsm8k", "mmlu", "three", "all"])
 
 
 if __name__ == "__main__":
