@@ -272,6 +272,13 @@ def locate_data(spec: BenchSpec, layout: list[str], bench_dir: Path | None) -> P
 
 def iter_items(source: BenchSource) -> Iterator[BenchItem]:
     """Every item of the bench, in file order; checks ids are unique and the count matches."""
+    for item, _, _ in iter_item_records(source):
+        yield item
+
+
+def iter_item_records(source: BenchSource) -> Iterator[tuple[BenchItem, Any, Path]]:
+    """Every item with the record it was read from and that record's file, in file order
+    (what ``contam export`` writes back); checks ids are unique and the count matches."""
     seen: set[str] = set()
     count = 0
     for path, variables in source.files:
@@ -283,12 +290,18 @@ def iter_items(source: BenchSource) -> Iterator[BenchItem]:
                 raise BenchError(f"{path}:{line}: duplicate item id {item.item_id!r}")
             seen.add(item.item_id)
             count += 1
-            yield item
+            yield item, record, path
     if source.spec is not None and count != source.spec.splits[source.split].count:
         expected = source.spec.splits[source.split].count
         raise BenchError(f"{source.name}:{source.split} has {count} items, expected {expected}")
     if count == 0:
         raise BenchError(f"{source.files[0][0]}: bench has no items")
+
+
+def file_format(source: BenchSource, path: Path) -> dict[str, Any]:
+    """How a bench file is laid out: ``kind`` (jsonl, jsonl.gz, json, csv, parquet) and, for
+    CSV, ``header``, ``columns`` and ``encoding``."""
+    return dict(source.spec.format) if source.spec else {"kind": path.suffix.lstrip(".")}
 
 
 def _make_item(
@@ -338,7 +351,7 @@ def _make_item(
 
 def _read_records(path: Path, source: BenchSource) -> Iterator[tuple[int, Any]]:
     """(line number, record) pairs of a bench file."""
-    fmt = dict(source.spec.format) if source.spec else {"kind": path.suffix.lstrip(".")}
+    fmt = file_format(source, path)
     kind = fmt["kind"]
     try:
         if kind in ("jsonl", "jsonl.gz"):

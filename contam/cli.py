@@ -25,6 +25,8 @@ from contam.config import (
     default_index_dir,
 )
 from contam.errors import ContamError
+from contam.export import SUBSETS
+from contam.summary import FORMATS, scan_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -238,16 +240,15 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
         if bar is not None:
             bar.close()
     if not quiet:
-        click.echo(
-            summary_text(result.benches.to_pylist(), result.run, time.perf_counter() - started)
-        )
+        seconds = time.perf_counter() - started
+        click.echo(scan_summary(result.benches.to_pylist(), result.run, seconds))
         click.echo(f"reports in {result.out}/ (items.parquet, matches.parquet, benches.parquet)")
 
 
 class _ProgressBar:
     """tqdm bar over raw shard bytes, with documents read as its postfix."""
 
-    def __init__(self, paths: tuple[str, ...]) -> None:
+    def __init__(self, paths: tuple[str, ...], desc: str = "scan") -> None:
         from tqdm import tqdm
 
         from contam.shards import find_shards
@@ -257,13 +258,14 @@ class _ProgressBar:
         except ContamError:
             self.total = 0
         self.tqdm = tqdm
+        self.desc = desc
         self.bar: Any = None  # made at the first progress, after the index log lines
         self.docs = 0
 
     def advance(self, raw: int, docs: int) -> None:
         if self.bar is None:
             self.bar = self.tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024,
-                                 desc="scan", file=sys.stderr, dynamic_ncols=True)  # fmt: skip
+                                 desc=self.desc, file=sys.stderr, dynamic_ncols=True)  # fmt: skip
         self.docs += docs
         self.bar.update(raw)
         if docs:
@@ -272,50 +274,6 @@ class _ProgressBar:
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-
-
-def summary_text(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float) -> str:
-    """The per-bench table printed at the end of a scan: the chosen preset's counts, then how
-    many items each other preset calls contaminated."""
-    chosen = [r for r in rows if r["chosen"]]
-    others = [p for p in PRESET_NAMES if p != chosen[0]["preset"]] if chosen else []
-    count_of = {(r["bench"], r["split"], r["preset"]): r["contaminated"] for r in rows}
-    head = ("bench", "split", "items", f"{chosen[0]['preset'] if chosen else ''}", "%",
-            "input", "input+label", *others)  # fmt: skip
-    lines = [head]
-    for r in chosen:
-        lines.append(
-            (
-                r["bench"],
-                r["split"],
-                f"{r['items']:,}",
-                f"{r['contaminated']:,}",
-                f"{100 * r['contaminated_fraction']:.2f}",
-                f"{r['input_contaminated']:,}",
-                f"{r['full_contaminated']:,}",
-                *[f"{count_of[r['bench'], r['split'], p]:,}" for p in others],
-            )
-        )
-    widths = [max(len(row[i]) for row in lines) for i in range(len(head))]
-    text = []
-    for row in lines:
-        cells = [
-            c.ljust(w) if i < 2 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(row, widths, strict=True))
-        ]
-        text.append("  ".join(cells))
-    totals = run["totals"]
-    mchars = totals["text_chars"] / 1e6
-    text.append(
-        f"scanned {len(run['shards'])} shards, {totals['docs']:,} docs, "
-        f"{totals['tokens']:,} tokens, {mchars:,.1f}M characters in {seconds:.1f}s"
-    )
-    if run["skipped_records"] or run["skipped_shards"]:
-        text.append(
-            f"skipped {run['skipped_records']:,} bad records and "
-            f"{len(run['skipped_shards'])} bad shards (see run.json)"
-        )
-    return "\n".join(text)
 
 
 @cli.command("build-index")
@@ -410,6 +368,129 @@ def benches_fetch(names: tuple[str, ...], mirror: str | None, splits: tuple[str,
     for name in names:
         for line in fetch_bench(name, splits=splits or None, mirror=mirror):
             click.echo(line)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="How the summary is printed.",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(PRESET_NAMES),
+    help="Definition for the subject and document tables [default: the scan's].",
+)
+@click.option(
+    "--top",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Documents in the top matched documents table.",
+)
+@_errors_to_exit
+def report(out: Path, fmt: str, preset: str | None, top: int) -> None:
+    """Summarise a finished scan: contamination rate per bench and definition, what leaked
+    (input only or with its label), per subject, and the top matched documents.
+
+    Example:
+
+        contam report reports/run1 --format markdown
+    """
+    from contam.results import ScanReport
+    from contam.summary import render, summary_data
+
+    click.echo(render(summary_data(ScanReport.open(out), preset, top), fmt))
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for card.md and card.json [default: OUT].",
+)
+@_errors_to_exit
+def card(out: Path, dest: Path | None) -> None:
+    """Write a disclosure card of a finished scan (card.md and card.json): corpus shards
+    with sizes and SHA-256, benchmarks and their checksums, definitions and thresholds, the
+    rates, the tool version. The same scan always gives the same card.
+
+    Example:
+
+        contam card reports/run1
+    """
+    from contam.card import write_card
+    from contam.results import ScanReport
+
+    for path in write_card(ScanReport.open(out), dest):
+        click.echo(path)
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--bench",
+    required=True,
+    metavar="NAME",
+    help="The bench as scanned: mmlu, mmlu:val, or a custom file's stem.",
+)
+@click.option(
+    "--subset",
+    type=click.Choice(SUBSETS),
+    required=True,
+    help="clean: items not contaminated (for llama2: below 20% matched); "
+    "dirty: contaminated items.",
+)
+@click.option(
+    "--out",
+    "dest",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A .jsonl, .csv or .parquet file (one original record per item), or a "
+    "folder (the bench's files in their original layout and format).",
+)
+@click.option(
+    "--preset",
+    type=click.Choice(PRESET_NAMES),
+    help="Definition that decides clean and dirty [default: the scan's].",
+)
+@click.option("--id-column", metavar="NAME", help="Add each item's id under this field.")
+@click.option(
+    "--bench-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="CONTAM_BENCH_DIR",
+    help="Folder with the benchmark files scanned.",
+)
+@_errors_to_exit
+def export(
+    out: Path,
+    bench: str,
+    subset: str,
+    dest: Path,
+    preset: str | None,
+    id_column: str | None,
+    bench_dir: Path | None,
+) -> None:
+    """Write a bench's clean or dirty items, as a scan judged them, in the bench's own record
+    format, to evaluate a model on each subset.
+
+    Example:
+
+        contam export reports/run1 --bench mmlu --subset clean --out mmlu-clean.jsonl
+    """
+    from contam.export import export_subset
+    from contam.results import ScanReport
+
+    done = export_subset(ScanReport.open(out), bench, subset, dest, preset, bench_dir, id_column)
+    click.echo(
+        f"wrote {done.selected:,} {done.subset} items of {done.bench}:{done.split} "
+        f"(of {done.items:,}, by {done.preset}) to {done.out}"
+    )
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -361,6 +362,7 @@ def scan_shard(
         "reason": reason,
         **totals,
         "raw_bytes": path.stat().st_size if path.exists() else 0,
+        "sha256": reader.stats.sha256 if status == "done" else None,
         "records": reader.stats.records,
         "skipped_records": reader.stats.skipped,
         "bad": reader.stats.bad,
@@ -418,6 +420,7 @@ def finish_reports(
         "skipped_records": sum(int(c.info["skipped_records"]) for c in commits),
         "skipped_shards": [c.info["shard"] for c in commits if c.info["status"] == "skipped"],
         "last_session_seconds": round(seconds, 3),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
     return ScanResult(out, benches, run)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import gzip
+import hashlib
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -45,7 +46,10 @@ def find_shards(paths: list[str]) -> list[Path]:
     """Files, folders (recursive) and glob patterns -> sorted, distinct shard files.
 
     Files named explicitly must have a known format; folders contribute only the files that
-    do. Nothing found is an error, so a typo never yields an empty, "clean" report.
+    do. Within a folder, files and folders whose name starts with ``_`` or ``.`` are skipped
+    (Hadoop's and Spark's ``_SUCCESS`` and ``_temporary``, and ``_contam/``, where
+    `decontaminate` keeps its reports); named explicitly, they count. Nothing found is an
+    error, so a typo never yields an empty, "clean" report.
 
     Example:
         >>> find_shards(["corpus/"])  # doctest: +SKIP
@@ -56,7 +60,7 @@ def find_shards(paths: list[str]) -> list[Path]:
     def add(candidates: list[Path]) -> None:
         for f in candidates:
             if f.is_dir():
-                add(sorted(f.rglob("*")))
+                add(sorted(c for c in f.rglob("*") if not _hidden(c.relative_to(f))))
             elif f.is_file() and shard_format(f):
                 found.setdefault(f.resolve(), f)
 
@@ -77,14 +81,21 @@ def find_shards(paths: list[str]) -> list[Path]:
     return sorted(found.values())
 
 
+def _hidden(relative: Path) -> bool:
+    """Whether a path found in a folder lies in, or is, a ``_`` or ``.`` file or folder."""
+    return any(part.startswith(("_", ".")) for part in relative.parts)
+
+
 @dataclass(slots=True)
 class ReadStats:
-    """Counts the scan reports per shard; ``bad`` lists the first skipped records' reasons."""
+    """Counts the scan reports per shard; ``bad`` lists the first skipped records' reasons;
+    ``sha256`` is the digest of the shard file's bytes once it has been read to the end."""
 
     records: int = 0
     skipped: int = 0
     raw_bytes: int = 0
     bad: list[str] = field(default_factory=list)
+    sha256: str | None = None
 
 
 class ShardReader:
@@ -181,8 +192,9 @@ class ShardReader:
             plain = None
         id_field = self.id_field
         loads = orjson.loads
-        with open(self.path, "rb") as raw:
-            stream = _decompressed(raw, fmt)
+        with open(self.path, "rb") as file:
+            raw = _Hashing(file)
+            stream = _decompressed(raw, fmt)  # type: ignore[arg-type]
             line = 0
             rest = b""
             while True:
@@ -215,6 +227,9 @@ class ShardReader:
                     doc = self._doc(record, line)
                     if doc is not None:
                         yield doc
+            while raw.read(_READ_CHUNK):  # bytes past the data (gzip padding) are hashed too
+                pass
+            self.stats.sha256 = raw.digest.hexdigest()
 
     def _parquet_docs(self) -> Iterator[tuple[int, str, str]]:
         import pyarrow as pa
@@ -245,10 +260,16 @@ class ShardReader:
                 self._progress(size * (group + 1) // max(1, pf.num_row_groups))
         except pa.ArrowInvalid as e:
             raise ShardError(f"{self.path}: corrupt Parquet near row {line} ({e})") from e
+        digest = hashlib.sha256()
+        with open(self.path, "rb") as file:
+            for chunk in iter(lambda: file.read(_READ_CHUNK), b""):
+                digest.update(chunk)
+        self.stats.sha256 = digest.hexdigest()
 
     def _txt_docs(self) -> Iterator[tuple[int, str, str]]:
         data = self.path.read_bytes()
         self._progress(len(data))
+        self.stats.sha256 = hashlib.sha256(data).hexdigest()
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -259,6 +280,25 @@ class ShardReader:
             return
         self.stats.records += 1
         yield 1, self.path.name, text
+
+
+class _Hashing:
+    """A binary file that feeds every byte read through SHA-256, so the report can name the
+    exact shard it scanned without a second read (hashlib runs at ~1.5 GB/s, outside the
+    GIL)."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self.file = file
+        self.name = file.name
+        self.digest = hashlib.sha256()
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.file.read(size)
+        self.digest.update(data)
+        return data
+
+    def tell(self) -> int:
+        return self.file.tell()
 
 
 def _decompressed(raw: IO[bytes], fmt: str) -> IO[bytes]:

@@ -73,3 +73,21 @@ def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     return path
+
+
+#: The benches of the README's real-data scan.
+SHARED_BENCHES = ("mmlu", "gsm8k", "humaneval", "cmmlu", "ceval")
+
+
+@pytest.fixture(scope="session")
+def shared_report(shared_index_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The README's scan of ../shared/data/corpus (five benches), made once per session."""
+    from contam.scan import scan
+
+    data = shared_data()
+    out = tmp_path_factory.mktemp("shared-report") / "out"
+    config = ScanConfig(
+        bench_dir=data / "benchmarks", index_dir=shared_index_dir, quiet=True, workers=2
+    )
+    scan(str(data / "corpus"), list(SHARED_BENCHES), out, config)
+    return out

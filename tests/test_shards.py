@@ -1,4 +1,5 @@
 import gzip
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -71,6 +72,21 @@ def test_find_shards_files_folders_and_globs(tmp_path: Path) -> None:
     assert twice == [a, b, z, t]
 
 
+def test_find_shards_skips_underscore_and_dot_names_inside_folders(tmp_path: Path) -> None:
+    a = touch(tmp_path / "c" / "part-0.jsonl")
+    b = touch(tmp_path / "c" / "sub" / "part-1.jsonl.zst")
+    touch(tmp_path / "c" / "_SUCCESS.jsonl")
+    touch(tmp_path / "c" / ".part-2.jsonl")
+    touch(tmp_path / "c" / "sub" / "_part-3.jsonl")
+    hidden = touch(tmp_path / "c" / "_temporary" / "0" / "part-4.jsonl")
+    touch(tmp_path / "c" / ".cache" / "part-5.jsonl")
+    touch(tmp_path / "c" / "_contam" / "scan" / "items.parquet")
+    assert find_shards([str(tmp_path / "c")]) == [a, b]
+    # named explicitly, such files and folders count
+    assert find_shards([str(hidden)]) == [hidden]
+    assert find_shards([str(tmp_path / "c" / "_temporary")]) == [hidden]
+
+
 def test_find_shards_one_file_spelled_two_ways(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -107,6 +123,15 @@ def test_every_format_reads_the_same_documents(tmp_path: Path, suffix: str) -> N
     assert read_all(reader) == EXPECTED
     assert reader.stats.records == 3
     assert reader.stats.skipped == 0
+    assert reader.stats.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_sha256_covers_bytes_after_the_gzip_stream(tmp_path: Path) -> None:
+    path = tmp_path / "padded.jsonl.gz"
+    path.write_bytes(gzip.compress(jsonl_bytes(DOCS)) + b"\0" * 9)  # zero padding is legal
+    reader = ShardReader(path)
+    assert read_all(reader) == EXPECTED
+    assert reader.stats.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_txt_is_one_document_named_after_the_file(tmp_path: Path) -> None:
