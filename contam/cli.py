@@ -390,21 +390,34 @@ def benches_fetch(names: tuple[str, ...], mirror: str | None, splits: tuple[str,
     type=int,
     default=10,
     show_default=True,
-    help="Documents in the top matched documents table.",
+    help="Documents in the top matched documents table, and items in the HTML report.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a self-contained HTML report with charts to this file "
+    "(pip install 'contam[html]').",
 )
 @_errors_to_exit
-def report(out: Path, fmt: str, preset: str | None, top: int) -> None:
+def report(out: Path, fmt: str, preset: str | None, top: int, html_path: Path | None) -> None:
     """Summarise a finished scan: contamination rate per bench and definition, what leaked
     (input only or with its label), per subject, and the top matched documents.
 
     Example:
 
-        contam report reports/run1 --format markdown
+        contam report reports/run1 --format markdown --html reports/run1/report.html
     """
     from contam.results import ScanReport
     from contam.summary import render, summary_data
 
-    click.echo(render(summary_data(ScanReport.open(out), preset, top), fmt))
+    scan_report = ScanReport.open(out)
+    click.echo(render(summary_data(scan_report, preset, top), fmt))
+    if html_path is not None:
+        from contam.html import write_html
+
+        write_html(scan_report, html_path, preset=preset, top=top)
+        click.echo(f"HTML report in {html_path}", err=True)
 
 
 @cli.command()
