@@ -15,7 +15,8 @@ import pytest
 
 from contam.config import ScanConfig
 from contam.excerpts import DocRequest, document_texts, read_lines
-from contam.html import excerpt_html, write_html
+from contam.highlight import excerpt_html
+from contam.html import write_html
 from contam.results import ScanReport
 from contam.scan import resolve_benches, scan
 from tests.conftest import REPO, TINY_ITEMS, TINY_NGRAM, shared_data, write_jsonl
