@@ -6,6 +6,7 @@ Data flow (one module per stage)::
     corpus shards --shards--> DocBatch --normalize/shingles--> match(lookup) --> report (Parquet)
 
 `scan` is the whole audit in one call; `build_index` and `resolve_bench` are its parts.
+`decontaminate` scans, then writes the corpus again without the leaked text.
 
 Example:
     >>> import contam
@@ -15,6 +16,7 @@ Example:
 from contam._version import __version__
 from contam.benches import BenchSource, registry, resolve_bench
 from contam.config import NGramConfig, NormConfig, ScanConfig
+from contam.decontaminate import DecontaminateResult, decontaminate
 from contam.errors import (
     BenchError,
     ConfigError,
@@ -36,6 +38,7 @@ __all__ = [
     "BenchSource",
     "ConfigError",
     "ContamError",
+    "DecontaminateResult",
     "DocBatch",
     "IndexMismatchError",
     "NGramConfig",
@@ -47,6 +50,7 @@ __all__ = [
     "ShardError",
     "__version__",
     "build_index",
+    "decontaminate",
     "ensure_index",
     "normalize",
     "registry",

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from contam import benches as bench_registry
+from contam.benches import BenchSource
 from contam.config import (
     ENGINES,
     PRESET_NAMES,
@@ -90,6 +91,64 @@ def _configs(kw: dict[str, Any]) -> tuple[NormConfig, NGramConfig]:
     return norm, ngram
 
 
+def _scan_options(func: F) -> F:
+    """How shards are read, matched and judged, and how the work runs: shared by the commands
+    that scan (scan, decontaminate)."""
+    options = [
+        click.option("--text-field", multiple=True, default=("text",), show_default=True,
+                     help="Corpus record field(s) joined into the document text. Repeatable."),
+        click.option("--id-field", default="id", show_default=True,
+                     help="Corpus record field used as document id (else the line number)."),
+        click.option("--threshold", type=float, default=0.5, show_default=True,
+                     help="contam preset: an item part is contaminated when aligned spans "
+                     "cover this fraction of its distinctive tokens."),
+        click.option("--preset", type=click.Choice(PRESET_NAMES), default="contam",
+                     show_default=True,
+                     help="Definition that sets the contaminated column (every preset gets its "
+                     "own columns): " + "; ".join(f"{p.name}: {p.rule}" for p in PRESETS.values())
+                     + "."),
+        click.option("--max-gap", type=int, default=ScanConfig().max_gap, show_default=True,
+                     help="Most tokens an aligned span skips between exact runs (0: exact "
+                     "matching only)."),
+        click.option("--workers", type=int, default=1, show_default=True,
+                     help="Processes working on shards in parallel."),
+        click.option("--resume", is_flag=True, help="Continue a killed run in --out."),
+        click.option("--skip-bad", is_flag=True,
+                     help="Count bad records and shards in the report instead of stopping."),
+        click.option("--batch-mb", type=int, default=8, show_default=True,
+                     help="Text handed to the matcher at once, in MB."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _scan_config(kw: dict[str, Any], **extra: Any) -> ScanConfig:
+    """The `ScanConfig` of `_index_options` and `_scan_options` (``extra``: engine settings)."""
+    norm, ngram = _configs(kw)
+    return ScanConfig(
+        norm=norm, ngram=ngram, threshold=kw["threshold"], preset=kw["preset"],
+        max_gap=kw["max_gap"], text_fields=tuple(kw["text_field"]), id_field=kw["id_field"],
+        batch_chars=kw["batch_mb"] << 20, workers=kw["workers"], resume=kw["resume"],
+        skip_bad=kw["skip_bad"], quiet=kw["quiet"], index_dir=kw["index_dir"],
+        bench_dir=kw["bench_dir"], **extra,
+    )  # fmt: skip
+
+
+def _sources(kw: dict[str, Any], config: ScanConfig) -> list[BenchSource]:
+    """The ``--bench`` values, resolved (custom files read with the ``--bench-*`` fields)."""
+    from contam.scan import resolve_benches
+
+    return resolve_benches(
+        kw["bench_names"],
+        config,
+        bench_text_fields=tuple(kw["bench_text_field"]) or None,
+        bench_id_field=kw["bench_id_field"],
+        label_fields=tuple(kw["label_field"]),
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="contam")
 def cli() -> None:
@@ -105,50 +164,7 @@ def cli() -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Report folder (new, or the one to --resume).",
 )
-@click.option(
-    "--text-field",
-    multiple=True,
-    default=("text",),
-    show_default=True,
-    help="Corpus record field(s) joined into the document text. Repeatable.",
-)
-@click.option(
-    "--id-field",
-    default="id",
-    show_default=True,
-    help="Corpus record field used as document id (else the line number).",
-)
-@click.option(
-    "--threshold",
-    type=float,
-    default=0.5,
-    show_default=True,
-    help="contam preset: an item part is contaminated when aligned spans cover this fraction "
-    "of its distinctive tokens.",
-)
-@click.option(
-    "--preset",
-    type=click.Choice(PRESET_NAMES),
-    default="contam",
-    show_default=True,
-    help="Definition that sets the contaminated column (every preset gets its own columns): "
-    + "; ".join(f"{p.name}: {p.rule}" for p in PRESETS.values())
-    + ".",
-)
-@click.option(
-    "--max-gap",
-    type=int,
-    default=ScanConfig().max_gap,
-    show_default=True,
-    help="Most tokens an aligned span skips between exact runs (0: exact matching only).",
-)
-@click.option(
-    "--workers",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Processes scanning shards in parallel.",
-)
+@_scan_options
 @click.option(
     "--engine",
     type=click.Choice(ENGINES),
@@ -162,12 +178,6 @@ def cli() -> None:
     help="Ray cluster to join with --engine ray (the shards must be readable on its nodes) "
     "[default: start Ray on this machine with --workers CPUs].",
 )
-@click.option("--resume", is_flag=True, help="Continue a killed scan in --out.")
-@click.option(
-    "--skip-bad",
-    is_flag=True,
-    help="Count bad records and shards in the report instead of stopping.",
-)
 @click.option(
     "--index",
     "index_folders",
@@ -175,14 +185,6 @@ def cli() -> None:
     type=click.Path(file_okay=False, exists=True, path_type=Path),
     help="A prebuilt index folder to use as is (its settings must match).",
 )
-@click.option(
-    "--batch-mb",
-    type=int,
-    default=8,
-    show_default=True,
-    help="Text handed to the matcher at once, in MB.",
-)
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
 @_errors_to_exit
 def scan(paths: tuple[str, ...], **kw: Any) -> None:
     """Scan corpus shards (files, folders, globs) against benchmarks.
@@ -193,36 +195,11 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
 
         contam scan corpus/ --bench mmlu --bench gsm8k --out reports/run1
     """
-    from contam.scan import resolve_benches
     from contam.scan import scan as run_scan
 
-    norm, ngram = _configs(kw)
     quiet = kw["quiet"]
-    config = ScanConfig(
-        norm=norm,
-        ngram=ngram,
-        threshold=kw["threshold"],
-        preset=kw["preset"],
-        max_gap=kw["max_gap"],
-        text_fields=tuple(kw["text_field"]),
-        id_field=kw["id_field"],
-        batch_chars=kw["batch_mb"] << 20,
-        workers=kw["workers"],
-        engine=kw["engine"],
-        address=kw["address"],
-        resume=kw["resume"],
-        skip_bad=kw["skip_bad"],
-        quiet=quiet,
-        index_dir=kw["index_dir"],
-        bench_dir=kw["bench_dir"],
-    )
-    sources = resolve_benches(
-        kw["bench_names"],
-        config,
-        bench_text_fields=tuple(kw["bench_text_field"]) or None,
-        bench_id_field=kw["bench_id_field"],
-        label_fields=tuple(kw["label_field"]),
-    )
+    config = _scan_config(kw, engine=kw["engine"], address=kw["address"])
+    sources = _sources(kw, config)
     log = None if quiet else functools.partial(click.echo, err=True)
     bar = None if quiet else _ProgressBar(paths)
     started = time.perf_counter()
@@ -295,7 +272,7 @@ def build_index(**kw: Any) -> None:
 
         contam build-index --bench mmlu --bench gsm8k
     """
-    from contam.scan import load_indexes, resolve_benches
+    from contam.scan import load_indexes
 
     norm, ngram = _configs(kw)
     if not kw["bench_names"]:
@@ -304,13 +281,7 @@ def build_index(**kw: Any) -> None:
         norm=norm, ngram=ngram, text_fields=tuple(kw["text_field"]), id_field=kw["id_field"],
         index_dir=kw["index_dir"], bench_dir=kw["bench_dir"],
     )  # fmt: skip
-    sources = resolve_benches(
-        kw["bench_names"],
-        config,
-        bench_text_fields=tuple(kw["bench_text_field"]) or None,
-        bench_id_field=kw["bench_id_field"],
-        label_fields=tuple(kw["label_field"]),
-    )
+    sources = _sources(kw, config)
     load_indexes(sources, config, rebuild=kw["rebuild"], log=click.echo)
 
 
@@ -504,6 +475,95 @@ def export(
         f"wrote {done.selected:,} {done.subset} items of {done.bench}:{done.split} "
         f"(of {done.items:,}, by {done.preset}) to {done.out}"
     )
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@_index_options
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the cleaned corpus (new, or the one to --resume); what was "
+    "removed, and the scan, go to OUT/_contam/.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["drop-doc", "cut-span"]),
+    default="drop-doc",
+    show_default=True,
+    help="drop-doc: leave out each document holding a span of a "
+    "contaminated item; cut-span: cut the spans out of the text.",
+)
+@click.option(
+    "--margin",
+    type=int,
+    default=100,
+    show_default=True,
+    metavar="CHARS",
+    help="cut-span: characters cut on each side of a span, snapped outward to whitespace.",
+)
+@click.option(
+    "--max-pieces",
+    type=int,
+    default=4,
+    show_default=True,
+    help="cut-span: a document that cuts would leave in more pieces is dropped.",
+)
+@_scan_options
+@_errors_to_exit
+def decontaminate(paths: tuple[str, ...], **kw: Any) -> None:
+    """Write the corpus again without the text of the benchmark items it leaks.
+
+    Scans PATHS (files, folders, globs) like `contam scan`, then writes every shard to --out
+    in its own format and layout, without the documents (or, with --mode cut-span, the
+    spans) of the items --preset calls contaminated. What was removed and why:
+    OUT/_contam/removed.parquet. The input files are never modified.
+
+    Example:
+
+        contam decontaminate corpus/ --bench mmlu --out clean/ --mode cut-span
+    """
+    from contam.decontaminate import decontaminate as run_decontaminate
+
+    quiet = kw["quiet"]
+    config = _scan_config(kw)
+    sources = _sources(kw, config)
+    bars = {} if quiet else {s: _ProgressBar(paths, s) for s in ("scan", "rewrite")}
+
+    def log(message: str) -> None:
+        bars["scan"].close()  # the scan is done or not begun: no bar to break
+        click.echo(message, err=True)
+
+    def progress(stage: str, raw: int, docs: int) -> None:
+        bars[stage].advance(raw, docs)
+
+    started = time.perf_counter()
+    try:
+        result = run_decontaminate(
+            paths, sources, kw["out"], config, kw["mode"], kw["margin"], kw["max_pieces"],
+            progress=progress if bars else None, log=log if bars else None,
+        )  # fmt: skip
+    finally:
+        for bar in bars.values():
+            bar.close()
+    if not quiet:
+        seconds = time.perf_counter() - started
+        click.echo(scan_summary(result.scan.benches.to_pylist(), result.scan.run, seconds))
+        share = result.chars_removed / max(1, result.chars_in)
+        click.echo(
+            f"removed the spans of {result.items:,} items ({config.preset}): "
+            f"{result.docs_dropped:,} docs dropped, {result.docs_cut:,} cut, "
+            f"{result.chars_removed:,} characters ({100 * share:.2f}%)"
+        )
+        if result.items_without_spans:
+            click.echo(f"{len(result.items_without_spans):,} items have no span to remove "
+                       "(see decontaminate.json)")  # fmt: skip
+        click.echo(
+            f"wrote {result.shards_written} of {result.shards} shards, {result.docs_out:,} of "
+            f"{result.docs_in:,} docs, to {result.out}/ (what was removed and why: "
+            f"{result.out}/_contam/removed.parquet)"
+        )
 
 
 def main() -> None:
