@@ -26,26 +26,15 @@ from contam.config import (
     default_index_dir,
 )
 from contam.errors import ContamError
+from contam.exits import errors_to_exit
 from contam.export import SUBSETS
+from contam.probe.cli import probe, probe_eval
 from contam.summary import FORMATS, scan_summary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _errors_to_exit(func: F) -> F:
-    """Map the library's errors to click's one-line error and exit code 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ContamError as e:
-            raise click.ClickException(str(e)) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted; finished shards are kept, continue with --resume", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
+_errors_to_exit = errors_to_exit("interrupted; finished shards are kept, continue with --resume")
 
 
 def _index_options(func: F) -> F:
@@ -564,6 +553,10 @@ def decontaminate(paths: tuple[str, ...], **kw: Any) -> None:
             f"{result.docs_in:,} docs, to {result.out}/ (what was removed and why: "
             f"{result.out}/_contam/removed.parquet)"
         )
+
+
+cli.add_command(probe)
+cli.add_command(probe_eval)
 
 
 def main() -> None:

@@ -6,7 +6,9 @@
     ├── ShardError              an unreadable, corrupt or empty corpus shard
     │   └── RecordError         one bad record (JSON, encoding, missing field) at file:line
     ├── IndexMismatchError      an index built with other settings than the run asks for
-    └── ReportError             an output folder that cannot be written or resumed
+    ├── ReportError             an output folder that cannot be written or resumed
+    └── ModelError              a model or endpoint that cannot be loaded or scored, or a
+                                missing probe extra (pip install 'contam[probe]')
 
 Every message names the file (and line) and, where there is one, the fix.
 """
@@ -40,3 +42,7 @@ class IndexMismatchError(ContamError):
 
 class ReportError(ContamError):
     """An output folder that cannot be written or resumed."""
+
+
+class ModelError(ContamError):
+    """A model, tokenizer or endpoint that cannot be loaded or scored (contam probe)."""
