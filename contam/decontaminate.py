@@ -14,12 +14,10 @@ half-written shard ever has its final name. ``contam scan DIR`` skips ``_contam/
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import shutil
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from contam.rewrite import rewrite_shard
 from contam.scan import ScanResult, commit_folder, resolve_benches
 from contam.scan import scan as scan_corpus
 from contam.shards import find_shards
+from contam.workers import Report, run_forked
 
 MODES = ("drop-doc", "cut-span")
 META = "_contam"
@@ -310,10 +309,6 @@ def _decontaminate_shard(task: _Task, policy: _Policy, report: Callable[[int, in
         (staging / "info.json").write_text(json.dumps(info, indent=2) + "\n")
 
 
-# Worker state, set in the parent before the pool forks.
-_STATE: dict[str, Any] = {}
-
-
 def _run(
     tasks: list[_Task],
     policy: _Policy,
@@ -324,38 +319,10 @@ def _run(
         if progress is not None:
             progress("rewrite", raw, docs)
 
-    if workers == 1 or len(tasks) <= 1:
-        for task in tasks:
-            _decontaminate_shard(task, policy, report)
-        return
-    ctx = mp.get_context("fork")
-    counters = ctx.Array("q", 2, lock=False)
-    _STATE.update(policy=policy, counters=counters)
-    seen = [0, 0]
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        pending: set[Future[None]] = {pool.submit(_in_worker, t) for t in tasks}
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()
-                now = [counters[0], counters[1]]
-                report(now[0] - seen[0], now[1] - seen[1])
-                seen = now
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    def rewrite(task: _Task, report: Report) -> None:
+        _decontaminate_shard(task, policy, report)
 
-
-def _in_worker(task: _Task) -> None:
-    counters = _STATE["counters"]
-
-    def report(raw: int, docs: int) -> None:
-        counters[0] += raw
-        counters[1] += docs
-
-    _decontaminate_shard(task, _STATE["policy"], report)
+    run_forked(rewrite, tasks, workers, report)
 
 
 def _finish(

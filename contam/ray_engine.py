@@ -31,7 +31,8 @@ from contam.config import ScanConfig
 from contam.errors import ConfigError, ContamError
 from contam.match import Matcher
 from contam.report import ShardCommit
-from contam.scan import commit_folder, no_progress, scan_shard
+from contam.scan import commit_folder, scan_shard
+from contam.workers import no_progress
 
 INSTALL_LINE = "the Ray engine needs the ray extra: pip install 'contam[ray]'"
 

@@ -9,13 +9,11 @@ is lost or counted twice.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import platform
 import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,6 +59,7 @@ from contam.report import (
     merge_runs,
 )
 from contam.shards import ShardReader, find_shards
+from contam.workers import Report, run_forked
 
 
 @dataclass(slots=True)
@@ -129,10 +128,6 @@ def commit_folder(out: Path, path: Path) -> Path:
     absolute path."""
     digest = xxhash.xxh64_hexdigest(str(path.resolve()).encode())[:12]
     return out / "shards" / f"{path.name}-{digest}"
-
-
-def no_progress(raw: int, docs: int) -> None:
-    """A progress callback that reports nothing."""
 
 
 def scan(
@@ -222,10 +217,6 @@ def _prepare_out(out: Path, plan: dict[str, Any], resume: bool) -> None:
     run_json.write_text(json.dumps({"status": "running", "plan": plan}, indent=2) + "\n")
 
 
-# Worker state, set in the parent before the pool forks so the index is shared, not copied.
-_STATE: dict[str, Any] = {}
-
-
 def _run_shards(
     todo: list[Path],
     lookup: Lookup,
@@ -240,42 +231,11 @@ def _run_shards(
 
         run_shards_ray(todo, matcher, config, out, progress)
         return
-    if config.workers == 1 or len(todo) <= 1:
-        for path in todo:
-            scan_shard(path, matcher, config, progress or no_progress).write(
-                commit_folder(out, path)
-            )
-        return
-    ctx = mp.get_context("fork")
-    counters = ctx.Array("q", 2, lock=False)
-    _STATE.update(matcher=matcher, config=config, out=out, counters=counters)
-    seen = [0, 0]
-    with ProcessPoolExecutor(config.workers, mp_context=ctx) as pool:
-        pending: set[Future[None]] = {pool.submit(_scan_in_worker, p) for p in todo}
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()
-                now = [counters[0], counters[1]]
-                if progress is not None and now != seen:
-                    progress(now[0] - seen[0], now[1] - seen[1])
-                seen = now
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
 
+    def scan_and_commit(path: Path, report: Report) -> None:
+        scan_shard(path, matcher, config, report).write(commit_folder(out, path))
 
-def _scan_in_worker(path: Path) -> None:
-    counters = _STATE["counters"]
-
-    def report(raw: int, docs: int) -> None:
-        counters[0] += raw
-        counters[1] += docs
-
-    commit = scan_shard(path, _STATE["matcher"], _STATE["config"], report)
-    commit.write(commit_folder(_STATE["out"], path))
+    run_forked(scan_and_commit, todo, config.workers, progress)
 
 
 def scan_shard(

@@ -1,0 +1,74 @@
+"""Shards worked on in forked processes, for the scan and for decontaminate.
+
+The work is set in the parent before the pool forks, so what it holds (an index of hundreds
+of MB) is shared copy-on-write, never pickled; only the tasks (shard paths) are sent. Each
+worker adds its progress to two counters in shared memory, which the parent reports.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: ``report(raw bytes read, documents read)``
+Report = Callable[[int, int], None]
+
+# What the forked workers run, set in the parent before the pool forks.
+_FORKED: dict[str, Any] = {}
+
+
+def no_progress(raw: int, docs: int) -> None:
+    """A progress callback that reports nothing."""
+
+
+def run_forked(
+    work: Callable[[T, Report], None],
+    tasks: Sequence[T],
+    workers: int,
+    progress: Report | None = None,
+) -> None:
+    """Call ``work(task, report)`` for every task in ``workers`` forked processes (in this
+    one with a single worker or task); the first error stops the rest and is raised here.
+
+    Example:
+        >>> run_forked(lambda path, report: print(path), ["a", "b"], workers=1)
+        a
+        b
+    """
+    if workers == 1 or len(tasks) <= 1:
+        for task in tasks:
+            work(task, progress or no_progress)
+        return
+    ctx = mp.get_context("fork")
+    counters = ctx.Array("q", 2, lock=False)
+    _FORKED.update(work=work, counters=counters)
+    seen = [0, 0]
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        pending: set[Future[None]] = {pool.submit(_in_worker, task) for task in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+                now = [counters[0], counters[1]]
+                if progress is not None and now != seen:
+                    progress(now[0] - seen[0], now[1] - seen[1])
+                seen = now
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+
+
+def _in_worker(task: Any) -> None:
+    counters = _FORKED["counters"]
+
+    def report(raw: int, docs: int) -> None:
+        counters[0] += raw
+        counters[1] += docs
+
+    _FORKED["work"](task, report)
