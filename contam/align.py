@@ -34,7 +34,8 @@ DocTokens = tuple[npt.NDArray[np.uint64], I64, I64, I64]
 
 # hit columns (`contam.match.probe_docs`): doc, kind, key (n-gram or short part id), first
 # document token, token count
-H_DOC, H_KIND, H_KEY, H_TOK, H_LEN = range(5)
+HIT_COLUMNS = 5
+H_DOC, H_KIND, H_KEY, H_TOK, H_LEN = range(HIT_COLUMNS)
 KIND_GRAM, KIND_SHORT = 0, 1
 # seed columns
 SD_DOC, SD_ITEM, SD_I, SD_J, SD_LEN, SD_ANCHOR = range(6)

@@ -1,4 +1,5 @@
-"""Folders written whole or not at all: indexes, merged lookups, shard commits.
+"""Folders and files written whole or not at all: indexes, merged lookups, shard commits,
+reports.
 
 A reader (a resumed scan, another process sharing the index folder) must never see half a
 folder, so each is written under a temporary name and renamed into place.
@@ -38,3 +39,20 @@ def atomic_folder(folder: Path, replace: bool = False) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` (``<name>.<pid>.tmp``) to write; when the block
+    ends, replace ``path`` with it. It is removed whenever it is not renamed.
+
+    Example:
+        >>> with atomic_file(out / "removed.parquet") as tmp:  # doctest: +SKIP
+        ...     pq.write_table(table, tmp)
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

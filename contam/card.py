@@ -13,12 +13,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from contam.align import AlignParams
 from contam.benches import registry
 from contam.config import PRESETS
 from contam.errors import BenchError, ReportError
 from contam.presets import GPT3_FREQUENT, GPT3_N, LLAMA2_CLEAN, LLAMA2_DIRTY, PALM_FRACTION, PALM_N
-from contam.results import ScanReport
-from contam.substrings import MIN_CHARS
+from contam.results import ScanReport, rates_by_bench
+from contam.substrings import COUNT, LENGTH, MIN_CHARS
 from contam.summary import Table, percent
 
 #: Bumped when a field changes meaning.
@@ -114,13 +115,14 @@ def card_data(report: ScanReport) -> dict[str, Any]:
 
 
 def _parameters(preset: str, threshold: float) -> dict[str, Any]:
+    align = AlignParams()  # the scan's Llama 2 span settings are the defaults
     parameters: dict[str, dict[str, Any]] = {
         "contam": {"coverage_threshold": threshold, "best_single_document": True},
         "gpt3": {"ngram": GPT3_N, "ignore_found_at_least": GPT3_FREQUENT},
         "palm": {"ngram": PALM_N, "fraction": PALM_FRACTION},
         "llama2": {"dirty_at_least": LLAMA2_DIRTY, "clean_below": LLAMA2_CLEAN,
-                   "min_span_tokens": 10, "mismatches": 4},
-        "gpt4": {"substrings": 3, "substring_chars": 50, "min_part_chars": MIN_CHARS,
+                   "min_span_tokens": align.skip_min, "mismatches": align.skip_budget},
+        "gpt4": {"substrings": COUNT, "substring_chars": LENGTH, "min_part_chars": MIN_CHARS,
                  "case_sensitive": True},
     }  # fmt: skip
     return parameters[preset]
@@ -147,9 +149,7 @@ def card_markdown(card: dict[str, Any]) -> str:
             f"{len(corpus['skipped_shards'])} unreadable shards.",
             "",
         ]
-    by_bench: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for r in card["results"]:
-        by_bench.setdefault((r["bench"], r["split"]), {})[r["preset"]] = r
+    by_bench = rates_by_bench(card["results"])
     names = [p["name"] for p in card["definitions"]["presets"]]
     results = Table(
         "Results: contaminated items (% of the benchmark)",

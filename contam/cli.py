@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 import click
 
 from contam import benches as bench_registry
-from contam.benches import BenchSource
 from contam.config import (
     ENGINES,
     PRESET_NAMES,
@@ -28,6 +27,7 @@ from contam.config import (
 from contam.errors import ContamError
 from contam.exits import errors_to_exit
 from contam.export import SUBSETS
+from contam.options import apply, bench_dir_option, bench_options, bench_sources
 from contam.probe.cli import probe, probe_eval
 from contam.summary import FORMATS, scan_summary
 
@@ -50,24 +50,12 @@ def _index_options(func: F) -> F:
         click.option("--no-casefold", is_flag=True, help="Keep letter case."),
         click.option("--no-cjk-chars", is_flag=True,
                      help="Treat runs of CJK characters as words instead of one token each."),
-        click.option("--bench", "bench_names", multiple=True, metavar="NAME|FILE",
-                     help="Registry bench (mmlu, mmlu:val), 'all' (every registry bench, one "
-                     "pass) or a .jsonl/.csv/.parquet file. Repeatable."),
-        click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path),
-                     envvar="CONTAM_BENCH_DIR",
-                     help="Folder with benchmark files in their original layout."),
         click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path),
                      default=default_index_dir, show_default="indexes or $CONTAM_INDEX_DIR",
                      help="Where indexes are built and reused."),
-        click.option("--bench-id-field", help="Id field of custom bench files [--id-field]."),
-        click.option("--bench-text-field", multiple=True,
-                     help="Text field(s) of custom bench files [--text-field]."),
-        click.option("--label-field", multiple=True,
-                     help="Label (answer) field(s) of custom bench files. Repeatable."),
+        bench_options(),
     ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply(options, func)
 
 
 def _configs(kw: dict[str, Any]) -> tuple[NormConfig, NGramConfig]:
@@ -83,12 +71,13 @@ def _configs(kw: dict[str, Any]) -> tuple[NormConfig, NGramConfig]:
 def _scan_options(func: F) -> F:
     """How shards are read, matched and judged, and how the work runs: shared by the commands
     that scan (scan, decontaminate)."""
+    default = ScanConfig()
     options = [
         click.option("--text-field", multiple=True, default=("text",), show_default=True,
                      help="Corpus record field(s) joined into the document text. Repeatable."),
         click.option("--id-field", default="id", show_default=True,
                      help="Corpus record field used as document id (else the line number)."),
-        click.option("--threshold", type=float, default=0.5, show_default=True,
+        click.option("--threshold", type=float, default=default.threshold, show_default=True,
                      help="contam preset: an item part is contaminated when aligned spans "
                      "cover this fraction of its distinctive tokens."),
         click.option("--preset", type=click.Choice(PRESET_NAMES), default="contam",
@@ -96,7 +85,7 @@ def _scan_options(func: F) -> F:
                      help="Definition that sets the contaminated column (every preset gets its "
                      "own columns): " + "; ".join(f"{p.name}: {p.rule}" for p in PRESETS.values())
                      + "."),
-        click.option("--max-gap", type=int, default=ScanConfig().max_gap, show_default=True,
+        click.option("--max-gap", type=int, default=default.max_gap, show_default=True,
                      help="Most tokens an aligned span skips between exact runs (0: exact "
                      "matching only)."),
         click.option("--workers", type=int, default=1, show_default=True,
@@ -104,13 +93,12 @@ def _scan_options(func: F) -> F:
         click.option("--resume", is_flag=True, help="Continue a killed run in --out."),
         click.option("--skip-bad", is_flag=True,
                      help="Count bad records and shards in the report instead of stopping."),
-        click.option("--batch-mb", type=int, default=8, show_default=True,
+        click.option("--batch-mb", type=int, default=default.batch_chars >> 20,
+                     show_default=True,
                      help="Text handed to the matcher at once, in MB."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
     ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply(options, func)
 
 
 def _scan_config(kw: dict[str, Any], **extra: Any) -> ScanConfig:
@@ -123,19 +111,6 @@ def _scan_config(kw: dict[str, Any], **extra: Any) -> ScanConfig:
         skip_bad=kw["skip_bad"], quiet=kw["quiet"], index_dir=kw["index_dir"],
         bench_dir=kw["bench_dir"], **extra,
     )  # fmt: skip
-
-
-def _sources(kw: dict[str, Any], config: ScanConfig) -> list[BenchSource]:
-    """The ``--bench`` values, resolved (custom files read with the ``--bench-*`` fields)."""
-    from contam.scan import resolve_benches
-
-    return resolve_benches(
-        kw["bench_names"],
-        config,
-        bench_text_fields=tuple(kw["bench_text_field"]) or None,
-        bench_id_field=kw["bench_id_field"],
-        label_fields=tuple(kw["label_field"]),
-    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,7 +163,7 @@ def scan(paths: tuple[str, ...], **kw: Any) -> None:
 
     quiet = kw["quiet"]
     config = _scan_config(kw, engine=kw["engine"], address=kw["address"])
-    sources = _sources(kw, config)
+    sources = bench_sources(kw, config)
     log = None if quiet else functools.partial(click.echo, err=True)
     bar = None if quiet else _ProgressBar(paths)
     started = time.perf_counter()
@@ -270,7 +245,7 @@ def build_index(**kw: Any) -> None:
         norm=norm, ngram=ngram, text_fields=tuple(kw["text_field"]), id_field=kw["id_field"],
         index_dir=kw["index_dir"], bench_dir=kw["bench_dir"],
     )  # fmt: skip
-    sources = _sources(kw, config)
+    sources = bench_sources(kw, config)
     load_indexes(sources, config, rebuild=kw["rebuild"], log=click.echo)
 
 
@@ -280,12 +255,7 @@ def benches() -> None:
 
 
 @benches.command("list")
-@click.option(
-    "--bench-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="CONTAM_BENCH_DIR",
-    help="Folder with benchmark files in their original layout.",
-)
+@bench_dir_option
 @_errors_to_exit
 def benches_list(bench_dir: Path | None) -> None:
     """List registry benches, their splits and whether their data is present.
@@ -433,12 +403,7 @@ def card(out: Path, dest: Path | None) -> None:
     help="Definition that decides clean and dirty [default: the scan's].",
 )
 @click.option("--id-column", metavar="NAME", help="Add each item's id under this field.")
-@click.option(
-    "--bench-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    envvar="CONTAM_BENCH_DIR",
-    help="Folder with the benchmark files scanned.",
-)
+@bench_dir_option
 @_errors_to_exit
 def export(
     out: Path,
@@ -517,7 +482,7 @@ def decontaminate(paths: tuple[str, ...], **kw: Any) -> None:
 
     quiet = kw["quiet"]
     config = _scan_config(kw)
-    sources = _sources(kw, config)
+    sources = bench_sources(kw, config)
     bars = {} if quiet else {s: _ProgressBar(paths, s) for s in ("scan", "rewrite")}
 
     def log(message: str) -> None:

@@ -26,13 +26,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from contam._version import __version__
-from contam.atomic import atomic_folder
+from contam.atomic import atomic_file, atomic_folder
 from contam.benches import BenchSource
 from contam.config import ScanConfig
 from contam.cuts import CutPolicy, Editor, Span
 from contam.errors import ConfigError, ReportError
 from contam.rewrite import rewrite_shard
-from contam.scan import ScanResult, commit_folder, resolve_benches
+from contam.scan import ScanResult, commit_name, resolve_benches
 from contam.scan import scan as scan_corpus
 from contam.shards import find_shards
 from contam.workers import Report, run_forked
@@ -92,7 +92,7 @@ class _Task:
     records: int
     text_chars: int
     skipped: bool
-    spans: dict[int, list[Span]] = field(default_factory=dict)
+    spans: dict[int, list[Span]]  # by record number
 
 
 def decontaminate(
@@ -163,11 +163,11 @@ def decontaminate(
     tasks = []
     for shard, target in zip(shards, outputs, strict=True):
         i = info[str(shard)]
-        done = meta / "done" / commit_folder(meta, shard).name
-        skipped = i["status"] == "skipped"
-        task = _Task(shard, target, done, i["records"], i["text_chars"], skipped)
-        task.spans = spans.get(str(shard), {})
+        done = _done_folder(meta, shard)
         if not done.is_dir():
+            skipped = i["status"] == "skipped"
+            task = _Task(shard, target, done, i["records"], i["text_chars"], skipped,
+                         spans.get(str(shard), {}))  # fmt: skip
             tasks.append(task)
     _run(tasks, policy, config.workers, progress)
     return _finish(out, plan, scanned, shards, dirty, without, time.perf_counter() - started)
@@ -198,6 +198,11 @@ def output_paths(shards: list[Path], out: Path) -> list[Path]:
     """
     base = os.path.commonpath([os.path.abspath(p.parent) for p in shards])
     return [out / os.path.relpath(os.path.abspath(p), base) for p in shards]
+
+
+def _done_folder(meta: Path, shard: Path) -> Path:
+    """Where a shard's rewrite is committed: ``done/`` named as the scan names its commit."""
+    return meta / "done" / commit_name(shard)
 
 
 def _check_out(out: Path, paths: list[str], shards: list[Path], outputs: list[Path]) -> None:
@@ -251,7 +256,9 @@ def contaminated_spans(
     keys = ["bench", "split", "item_id"]
     items = pq.read_table(scan_out / "items.parquet", columns=[*keys, "contaminated"])
     dirty = items.filter(items.column("contaminated")).select(keys)
-    matches = pq.read_table(scan_out / "matches.parquet").join(dirty, keys, join_type="inner")
+    columns = [*keys, "shard", "doc_id", "doc_line", "char_start", "char_end"]
+    matches = pq.read_table(scan_out / "matches.parquet", columns=columns)
+    matches = matches.join(dirty, keys, join_type="inner")
     spans: dict[str, dict[int, list[Span]]] = {}
     found = set()
     for m in matches.to_pylist():
@@ -263,7 +270,7 @@ def contaminated_spans(
     return spans, names, [n for n in names if n not in found]
 
 
-def _decontaminate_shard(task: _Task, policy: _Policy, report: Callable[[int, int], None]) -> None:
+def _decontaminate_shard(task: _Task, policy: _Policy, report: Report) -> None:
     """Write one shard again under its output name, then commit its removed rows and counts."""
     editor = Editor(task.shard, task.spans, policy.cut)
     target = task.out_shard
@@ -336,11 +343,11 @@ def _finish(
 ) -> DecontaminateResult:
     """Roll the shard commits up into ``removed.parquet`` and ``decontaminate.json``."""
     meta = out / META
-    folders = [meta / "done" / commit_folder(meta, p).name for p in shards]
+    folders = [_done_folder(meta, p) for p in shards]
     infos = [json.loads((f / "info.json").read_text()) for f in folders]
     removed = pa.concat_tables([pq.read_table(f / "removed.parquet") for f in folders])
-    pq.write_table(removed, meta / "removed.parquet.tmp")
-    os.replace(meta / "removed.parquet.tmp", meta / "removed.parquet")
+    with atomic_file(meta / "removed.parquet") as tmp:
+        pq.write_table(removed, tmp)
     keys = ("docs_in", "docs_out", "docs_dropped", "docs_cut", "chars_in", "chars_removed")
     totals = {k: sum(int(i[k]) for i in infos) for k in keys}
     totals["shards"] = len(infos)

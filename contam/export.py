@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import gzip
 import io
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import IO, Any
 
 import orjson
 
-from contam.atomic import atomic_folder
+from contam.atomic import atomic_file, atomic_folder
 from contam.benches import BenchSource, file_format, iter_item_records, resolve_bench
 from contam.errors import ReportError
 from contam.results import ScanReport, clean_sql, verdict_sql
@@ -88,7 +87,7 @@ def export_subset(
             "folder for the bench's original layout"
         )
     else:
-        selected = _write_layout(records, source, out)
+        selected = _write_layout(records, source, out, id_column)
     return ExportResult(out, source.name, source.split, subset, p, selected, len(rows))
 
 
@@ -129,29 +128,29 @@ def _scanned_source(report: ScanReport, bench: str, bench_dir: Path | None) -> B
 def _selected_records(
     source: BenchSource, wanted: set[str], id_column: str | None
 ) -> Iterator[tuple[dict[str, Any] | None, Path, dict[str, Any]]]:
-    """(record or None if not selected, its file, a record of that file for its columns)."""
+    """(the record to write, or None if not selected; its file; the record as read)."""
     for item, record, path in iter_item_records(source):
         if item.item_id not in wanted:
             yield None, path, record
             continue
+        chosen = record
         if id_column is not None:
             if id_column in record:
                 raise ReportError(
                     f"{path}: records already have a field {id_column!r}; choose another "
                     "--id-column"
                 )
-            record = {id_column: item.item_id, **record}
-        yield record, path, record
+            chosen = {id_column: item.item_id, **record}
+        yield chosen, path, record
 
 
 def _write_file(
     records: Iterator[tuple[dict[str, Any] | None, Path, dict[str, Any]]], out: Path
 ) -> int:
     rows = [r for r, _, _ in records if r is not None]
-    with _atomic_file(out) as f:
+    with _output_file(out) as f:
         if out.suffix == ".jsonl":
-            for r in rows:
-                f.write(orjson.dumps(r) + b"\n")
+            _write_jsonl(f, rows)
         elif out.suffix == ".csv":
             _write_csv(f, rows, _columns(rows), header=True, encoding="utf-8")
         else:
@@ -166,15 +165,16 @@ def _write_layout(
     records: Iterator[tuple[dict[str, Any] | None, Path, dict[str, Any]]],
     source: BenchSource,
     out: Path,
+    id_column: str | None,
 ) -> int:
     """Every file of the bench, at its layout path under ``out``, with the selected rows."""
     layout = _layout_paths(source)
     by_file: dict[Path, tuple[list[dict[str, Any]], list[str]]] = {p: ([], []) for p in layout}
     selected = 0
-    for record, path, any_record in records:
+    for record, path, as_read in records:
         rows, columns = by_file[path]
-        if not columns:
-            columns.extend(any_record)
+        if not columns:  # a file's columns, whether or not its first row is selected
+            columns.extend([id_column, *as_read] if id_column is not None else as_read)
         if record is not None:
             rows.append(record)
             selected += 1
@@ -213,11 +213,13 @@ def _write_like(
         with open(target, "wb") as f:
             header = bool(fmt.get("header", True))
             _write_csv(f, rows, columns, header, fmt.get("encoding", "utf-8"))
-    elif kind in ("jsonl", "jsonl.gz"):
-        opener: Any = gzip.open if kind == "jsonl.gz" else open
-        with opener(target, "wb") as f:
-            for r in rows:
-                f.write(orjson.dumps(r) + b"\n")
+    elif kind == "jsonl":
+        with open(target, "wb") as f:
+            _write_jsonl(f, rows)
+    elif kind == "jsonl.gz":
+        # no time stamp in the gzip header: the same subset gives the same bytes
+        with gzip.GzipFile(target, "wb", mtime=0) as gz:
+            _write_jsonl(gz, rows)
     elif kind == "json":
         target.write_bytes(orjson.dumps(rows, option=orjson.OPT_INDENT_2))
     else:  # parquet: the original schema, so an empty subset still has its columns
@@ -226,6 +228,11 @@ def _write_like(
 
         schema = pq.read_schema(original)
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), target)
+
+
+def _write_jsonl(f: IO[bytes] | gzip.GzipFile, rows: list[dict[str, Any]]) -> None:
+    for r in rows:
+        f.write(orjson.dumps(r) + b"\n")
 
 
 def _columns(rows: list[dict[str, Any]]) -> list[str]:
@@ -248,15 +255,11 @@ def _write_csv(
 
 
 @contextmanager
-def _atomic_file(path: Path) -> Iterator[IO[bytes]]:
-    """A file written under a temporary name and renamed into place when complete."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+def _output_file(path: Path) -> Iterator[IO[bytes]]:
+    """``path`` opened for writing, in place only when complete; an OS error names it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
+        with atomic_file(path) as tmp, open(tmp, "wb") as f:
             yield f
-        os.replace(tmp, path)
     except OSError as e:
         raise ReportError(f"{path}: cannot write ({e})") from e
-    finally:
-        tmp.unlink(missing_ok=True)

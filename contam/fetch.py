@@ -57,9 +57,7 @@ def fetch_bench(
                 _extract(archive, spec, layout, staging)
             else:
                 for rel in layout:
-                    target = staging / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(_download(_file_url(spec, rel, mirror)))
+                    _write(staging / rel, _download(_file_url(spec, rel, mirror)))
             digest = split_digest(staging, layout)
             if digest != s.sha256:
                 raise BenchError(

@@ -36,6 +36,16 @@ def field_values(record: Any, path: str) -> list[str] | None:
     return [_as_text(v) for v in current if v is not None]
 
 
+def field_root(path: str) -> str:
+    """The top-level field a path reads (a Parquet column to load).
+
+    Example:
+        >>> field_root("question.choices[*].text")
+        'question'
+    """
+    return path.split(".")[0].split("[")[0]
+
+
 def _as_text(value: Any) -> str:
     if isinstance(value, str):
         return value

@@ -24,6 +24,7 @@ from contam.errors import ReportError
 from contam.excerpts import DocRequest, document_texts
 from contam.highlight import excerpt_html
 from contam.markup import (
+    MISSING,
     breakable,
     byte_size,
     count,
@@ -35,7 +36,7 @@ from contam.markup import (
     percent,
     section,
 )
-from contam.results import ScanReport
+from contam.results import ScanReport, check_preset, rates_by_bench
 from contam.stylesheet import STYLESHEET
 
 #: Documents shown per item; the rest are counted.
@@ -59,8 +60,7 @@ def write_html(report: ScanReport, path: Path, preset: str | None = None, top: i
         PosixPath('report.html')
     """
     focus = preset or report.preset
-    if focus not in PRESET_NAMES:
-        raise ReportError(f"unknown preset {focus!r}; presets: {', '.join(PRESET_NAMES)}")
+    check_preset(focus)
     if top < 1:
         raise ReportError(f"top must be at least 1, got {top}")
     try:
@@ -86,9 +86,10 @@ class _Page:
         self.focus = focus
         self.top = top
         self.rates = report.rates()
+        self.by_bench = rates_by_bench(self.rates)
         self.benches = [(b["bench"], b["split"]) for b in self.run["plan"]["benches"]]
         # the focus definition's rates row of each bench, by (bench, split)
-        self.focus_rates = {(r["bench"], r["split"]): r for r in self.rates if r["preset"] == focus}
+        self.focus_rates = {k: rows[focus] for k, rows in self.by_bench.items() if focus in rows}
         self.contaminated_total = sum(int(r["contaminated"]) for r in self.focus_rates.values())
         self.threshold = self.run["plan"]["config"].get("threshold")
 
@@ -183,17 +184,15 @@ class _Page:
         """Per bench, the focus definition's counts and every definition's, as a table and a
         chart, because each published definition counts a different set of items."""
         head = "".join(f'<th class="num">{escape(p)}</th>' for p in PRESET_NAMES)
-        by_key: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-        for rate in self.rates:
-            by_key[(rate["bench"], rate["split"])][rate["preset"]] = int(rate["contaminated"])
         rows = []
         for key in self.benches:
             r = self.focus_rates.get(key)
             if r is None:
                 continue
+            contaminated = {p: int(row["contaminated"]) for p, row in self.by_bench[key].items()}
             counts = "".join(
                 f'<td class="num{" focus" if p == self.focus else ""}">'
-                f"{by_key[key].get(p, 0):,}</td>"
+                f"{contaminated.get(p, 0):,}</td>"
                 for p in PRESET_NAMES
             )
             rows.append(
@@ -295,12 +294,7 @@ class _Page:
                 f"<b>{escape(self.focus)}</b> definition.</p>"
             )
             return section("items", "Contaminated items", body)
-        spans = self.report.query(
-            """SELECT m.* FROM matches m
-               WHERE list_contains(?, m.bench || chr(0) || m.split || chr(0) || m.item_id)
-               ORDER BY m.bench, m.split, m.item_id, m.shard, m.doc_line, m.char_start""",
-            [[f"{i['bench']}\0{i['split']}\0{i['item_id']}" for i in items]],
-        )
+        spans = self.report.spans_of([(i["bench"], i["split"], i["item_id"]) for i in items])
         docs: dict[tuple[str, str, str], dict[tuple[str, int], list[dict[str, Any]]]] = {}
         for s in spans:
             item_docs = docs.setdefault((s["bench"], s["split"], s["item_id"]), {})
@@ -353,7 +347,7 @@ class _Page:
         part = "question and answer" if item["full_contaminated"] else "question"
         facts = [
             ("bench", f"{escape(item['bench'])} · {escape(item['split'])}"),
-            ("subject", escape(item["group"]) if item["group"] is not None else "—"),
+            ("subject", escape(item["group"]) if item["group"] is not None else MISSING),
             ("leaked", part),
             ("input coverage", decimal(item["input_coverage"])),
             ("answer coverage", decimal(item["label_coverage"])),

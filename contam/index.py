@@ -41,7 +41,7 @@ from contam.atomic import atomic_folder
 from contam.benches import BenchSource, iter_items
 from contam.config import HASH_SCHEME, NGramConfig, NormConfig, index_fingerprint
 from contam.errors import ContamError, IndexMismatchError
-from contam.normalize import char_classes, normalize
+from contam.normalize import char_classes, normalize, pack
 from contam.shingles import (
     base_power,
     prefix_raw,
@@ -205,10 +205,7 @@ def tokens_of(
     """Token hashes of each text (normalized here), as CSR: hashes and per-text offsets; and
     which tokens are numbers."""
     encoded = [normalize(t, norm).encode("utf-8", "surrogatepass") for t in texts]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    np.cumsum([len(b) for b in encoded], out=offsets[1:])
-    data = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
-    th, tok_off, is_num = tokenize_many(data, offsets, char_classes(norm.cjk_chars))
+    th, tok_off, is_num = tokenize_many(*pack(encoded), char_classes(norm.cjk_chars))
     return th, tok_off, is_num
 
 

@@ -25,6 +25,7 @@ from contam.align import (
     H_KIND,
     H_LEN,
     H_TOK,
+    HIT_COLUMNS,
     KIND_GRAM,
     KIND_SHORT,
     SD_ANCHOR,
@@ -54,6 +55,7 @@ from contam.shingles import (
     base_power,
     bloom_maybe,
     finish,
+    grow_rows,
     prefix_key,
     table_get,
     token_buffers,
@@ -66,15 +68,11 @@ I64 = npt.NDArray[np.int64]
 Encoded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
 Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer flags
 FirstPass = tuple[Probed, I64]  # and (doc, substring) GPT-4 candidates
-HIT_COLUMNS = 5  # `contam.align.H_DOC` ... `H_LEN`
 
 
 @njit(inline="always")
 def _push(hits, count, row):  # type: ignore[no-untyped-def]
-    if count == hits.shape[0]:
-        grown = np.empty((hits.shape[0] * 2, HIT_COLUMNS), dtype=np.int64)
-        grown[:count] = hits[:count]
-        hits = grown
+    hits = grow_rows(hits, count, count + 1)
     hits[count] = row
     return hits
 
@@ -214,21 +212,13 @@ class Matcher:
             lk.short_keys, lk.short_vals,
         )  # fmt: skip
 
-    def probe_raw(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> Probed:
-        """First pass over an `encode_batch` buffer (no GIL held): fold ASCII letters in place,
-        probe, and flag the documents that need NFKC."""
+    def first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
+        """Everything that reads a whole `encode_batch` buffer (no GIL held): fold its ASCII
+        letters in place, probe, flagging the documents that need NFKC; then the GPT-4
+        substring candidates on the same folded buffer."""
         if self.norm.casefold:
             lower_ascii(data)
-        return self.probe(data, starts, ends, self.classes)
-
-    def probe_texts(self, texts: list[bytes], classes: npt.NDArray[np.uint8]) -> Probed:
-        """`probe` over separately encoded texts."""
-        return self.probe(*pack(texts), classes)
-
-    def first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
-        """Everything that reads a whole batch buffer (no GIL held): `probe_raw`, then the
-        GPT-4 substring candidates on the same folded buffer."""
-        probed = self.probe_raw(data, starts, ends)
+        probed = self.probe(data, starts, ends, self.classes)
         return probed, find_candidates(data, starts, ends, self.lookup.substrings)
 
     def match(self, batch: DocBatch) -> BatchMatches:
@@ -255,7 +245,7 @@ class Matcher:
     ) -> tuple[I64, I64]:
         """Replace the hits and token counts of batch documents ``docs`` by those of
         ``texts``, their normalized bytes (already final: no flags)."""
-        again, again_tokens, _ = self.probe_texts(texts, self.plain_classes)
+        again, again_tokens, _ = self.probe(*pack(texts), self.plain_classes)
         again[:, H_DOC] = docs[again[:, H_DOC]]
         doc_tokens[docs] = again_tokens
         return np.concatenate([hits[~np.isin(hits[:, H_DOC], docs)], again]), doc_tokens

@@ -12,7 +12,6 @@ gives the same tokens.
 from __future__ import annotations
 
 import contextlib
-import os
 import unicodedata
 from collections.abc import Callable
 from functools import lru_cache, wraps
@@ -22,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from contam.atomic import atomic_file
 from contam.config import NormConfig, cache_root
 
 #: Character classes looked up by the tokenizer kernel, one byte per code point; the CHANGER
@@ -186,10 +186,8 @@ def disk_cached(build: Callable[..., npt.NDArray[Any]]) -> Callable[..., npt.NDA
         table = build(*args)
         with contextlib.suppress(OSError):  # an unwritable cache only costs the build
             folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f"{name}.{os.getpid()}.tmp"
-            with open(tmp, "wb") as f:
+            with atomic_file(path) as tmp, open(tmp, "wb") as f:
                 np.save(f, table, allow_pickle=False)
-            os.replace(tmp, path)
         return table
 
     return cached
@@ -220,17 +218,12 @@ def token_changers() -> npt.NDArray[np.bool_]:
     these. A text without them tokenizes the same with or without NFKC.
     """
     classes = char_classes(True)
-    table = np.zeros(0x110000, dtype=np.bool_)
+    table = _composing()
     for cp in range(0x30000):
         c = chr(cp)
         nfkc = unicodedata.normalize("NFKC", c)
         if nfkc != c and (classes[cp] != SEP or any(classes[ord(x)] != SEP for x in nfkc)):
             table[cp] = True
-        if unicodedata.combining(c):
-            table[cp] = True
-        decomposition = unicodedata.decomposition(c).split()
-        if len(decomposition) == 2 and not decomposition[0].startswith("<"):
-            table[int(decomposition[1], 16)] = True
     for lo, hi in ((0x1100, 0x11FF), (0xA960, 0xA97F), (0xD7B0, 0xD7FF), (0xE0100, 0xE01EF)):
         table[lo : hi + 1] = True
     for cp in range(0x30000):
@@ -243,12 +236,9 @@ def token_changers() -> npt.NDArray[np.bool_]:
     return table
 
 
-@lru_cache(maxsize=1)
-@disk_cached
-def _joiners() -> npt.NDArray[np.bool_]:
-    """Code points NFKC can merge with or reorder against the character before them:
-    combining marks, second halves of canonical compositions, Hangul jamo vowels and finals,
-    and characters whose NFKC form starts with one of those."""
+def _composing() -> npt.NDArray[np.bool_]:
+    """A new table of the code points that compose with the character before them: combining
+    marks and the second halves of canonical compositions."""
     table = np.zeros(0x110000, dtype=np.bool_)
     for cp in range(0x30000):
         c = chr(cp)
@@ -257,6 +247,16 @@ def _joiners() -> npt.NDArray[np.bool_]:
         decomposition = unicodedata.decomposition(c).split()
         if len(decomposition) == 2 and not decomposition[0].startswith("<"):
             table[int(decomposition[1], 16)] = True
+    return table
+
+
+@lru_cache(maxsize=1)
+@disk_cached
+def _joiners() -> npt.NDArray[np.bool_]:
+    """Code points NFKC can merge with or reorder against the character before them:
+    combining marks, second halves of canonical compositions, Hangul jamo vowels and finals,
+    and characters whose NFKC form starts with one of those."""
+    table = _composing()
     table[0x1160:0x1200] = True
     table[0xD7B0:0xD800] = True
     for cp in range(0x30000):

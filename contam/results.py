@@ -21,7 +21,7 @@ REPORT_FILES = ("items.parquet", "matches.parquet", "benches.parquet")
 
 def verdict_sql(preset: str, table: str = "") -> str:
     """SQL for "item contaminated under ``preset``" over the items table (aliased ``table``)."""
-    _check_preset(preset)
+    check_preset(preset)
     t = f"{table}." if table else ""
     return f"({t}{preset}_input OR {t}{preset}_full)"
 
@@ -34,7 +34,8 @@ def clean_sql(preset: str) -> str:
     return f"(NOT {verdict_sql(preset)})"
 
 
-def _check_preset(preset: str) -> None:
+def check_preset(preset: str) -> None:
+    """Raise `ReportError` naming the presets if ``preset`` is not one of them."""
     if preset not in PRESET_NAMES:
         raise ReportError(f"unknown preset {preset!r}; presets: {', '.join(PRESET_NAMES)}")
 
@@ -102,18 +103,15 @@ class ScanReport:
                       full_contaminated AS input_and_label, clean
                FROM benches"""
         )
-        order = {(b["bench"], b["split"]): k for k, b in enumerate(self.run["plan"]["benches"])}
-        rows.sort(
-            key=lambda r: (order.get((r["bench"], r["split"]), 0), PRESET_NAMES.index(r["preset"]))
-        )
-        return rows
+        rows.sort(key=lambda r: PRESET_NAMES.index(r["preset"]))
+        return self._in_scan_order(rows)
 
     def groups(self, preset: str | None = None) -> list[dict[str, Any]]:
         """Per bench and group (MMLU's subjects) of the benches that have groups: items and
         contaminated items under ``preset`` (default: the scan's), input only and input +
         label, in bench order then group name."""
         p = preset or self.preset
-        _check_preset(p)
+        check_preset(p)
         rows = self.query(
             f"""SELECT bench, split, "group", count(*) AS items,
                        count(*) FILTER (WHERE {verdict_sql(p)}) AS contaminated,
@@ -123,18 +121,20 @@ class ScanReport:
                 FROM items WHERE "group" IS NOT NULL
                 GROUP BY bench, split, "group" ORDER BY bench, split, "group" """
         )
+        return self._in_scan_order(rows)
+
+    def _in_scan_order(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``rows`` sorted by their bench's place in the scan; the sort is stable, so rows of
+        one bench keep their order."""
         order = {(b["bench"], b["split"]): k for k, b in enumerate(self.run["plan"]["benches"])}
-        rows.sort(
-            key=lambda r: order.get((r["bench"], r["split"]), 0)
-        )  # stable: groups stay sorted
-        return rows
+        return sorted(rows, key=lambda r: order.get((r["bench"], r["split"]), 0))
 
     def top_documents(self, preset: str | None = None, limit: int = 10) -> list[dict[str, Any]]:
         """The corpus documents holding aligned spans of the most items contaminated under
         ``preset``: shard, doc id and line, distinct items, spans, item tokens matched, and the
         benches involved. Ties go to more matched tokens, then shard and line."""
         p = preset or self.preset
-        _check_preset(p)
+        check_preset(p)
         return self.query(
             f"""SELECT m.shard, m.doc_id, m.doc_line,
                        count(DISTINCT (m.bench, m.split, m.item_id)) AS items,
@@ -152,7 +152,7 @@ class ScanReport:
         """The items contaminated under ``preset`` with the highest input coverage (then more
         documents, then bench and id), with their group and verdict columns."""
         p = preset or self.preset
-        _check_preset(p)
+        check_preset(p)
         return self.query(
             f"""SELECT bench, split, item_id, "group", input_coverage, full_coverage,
                        label_coverage, input_longest_run, input_edits, input_docs,
@@ -165,10 +165,16 @@ class ScanReport:
 
     def spans(self, bench: str, split: str, item_id: str) -> list[dict[str, Any]]:
         """Every reported aligned span of one item, by shard and position."""
+        return self.spans_of([(bench, split, item_id)])
+
+    def spans_of(self, items: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+        """Every reported aligned span of the ``(bench, split, item_id)`` items, by item, then
+        shard and position."""
         return self.query(
-            """SELECT * FROM matches WHERE bench = ? AND split = ? AND item_id = ?
-               ORDER BY shard, doc_line, char_start""",
-            [bench, split, item_id],
+            """SELECT * FROM matches
+               WHERE list_contains(?, bench || chr(0) || split || chr(0) || item_id)
+               ORDER BY bench, split, item_id, shard, doc_line, char_start""",
+            [["\0".join(key) for key in items]],
         )
 
     def coverages(self) -> list[dict[str, Any]]:
@@ -178,3 +184,12 @@ class ScanReport:
             """SELECT bench, split, input_coverage FROM items
                WHERE input_coverage > 0 ORDER BY bench, split, input_coverage"""
         )
+
+
+def rates_by_bench(rates: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, dict[str, Any]]]:
+    """`ScanReport.rates` rows (or ``benches.parquet``'s) as (bench, split) -> preset -> row,
+    the benches in the order of ``rates``."""
+    by_bench: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for r in rates:
+        by_bench.setdefault((r["bench"], r["split"]), {})[r["preset"]] = r
+    return by_bench

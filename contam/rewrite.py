@@ -29,8 +29,8 @@ import orjson
 import zstandard
 
 from contam.errors import ShardError
-from contam.fields import join_fields
-from contam.shards import _READ_CHUNK, _decompressed, shard_format
+from contam.fields import field_root, join_fields
+from contam.shards import READ_CHUNK, decompressed, shard_format
 
 #: One document's fate: ``(doc_line, doc_id, text) -> None`` drops it, a string is its new
 #: text (the text unchanged keeps the record as it was).
@@ -120,7 +120,7 @@ def _rewrite_jsonl(
     target = next(todo, None)
     line = 0  # lines written or dropped so far
     with open(src, "rb") as raw, open(dst, "wb") as out:
-        stream = _decompressed(raw, fmt)
+        stream = decompressed(raw, fmt)
         sink = _compressed(out, fmt)
         rest = b""
         for chunk in _chunks(stream, raw, progress):
@@ -132,15 +132,21 @@ def _rewrite_jsonl(
                 sink.write(data[:end] if rest else data)  # the common case: no target here
                 line += count
                 continue
-            for record in data[:end].split(b"\n")[:-1]:
-                line += 1
-                if line != target:
-                    sink.write(record + b"\n")
-                    continue
-                new = _edit_record(src, line, record, edit, text_fields, id_field)
+            # copy the runs of records between targets whole, not record by record
+            records = data[:end].split(b"\n")
+            at = 0  # records[:at] of this chunk are done
+            while target is not None and target <= line + count:
+                k = target - line - 1
+                if k > at:
+                    sink.write(b"\n".join(records[at:k]) + b"\n")
+                new = _edit_record(src, target, records[k], edit, text_fields, id_field)
                 if new is not None:
                     sink.write(new + b"\n")
+                at = k + 1
                 target = next(todo, None)
+            if at < count:
+                sink.write(b"\n".join(records[at:count]) + b"\n")
+            line += count
         if rest:  # a last line without a newline stays without one
             line += 1
             new = rest
@@ -157,7 +163,7 @@ def _rewrite_jsonl(
 
 def _chunks(stream: IO[bytes], raw: IO[bytes], progress: _Progress) -> Iterator[bytes]:
     while True:
-        chunk = stream.read(_READ_CHUNK)
+        chunk = stream.read(READ_CHUNK)
         progress(raw.tell())
         if not chunk:
             return
@@ -226,7 +232,7 @@ def _rewrite_parquet(
 
     pf = pq.ParquetFile(src)
     schema = pf.schema_arrow
-    roots = sorted({f.split(".")[0].split("[")[0] for f in text_fields} | {id_field})
+    roots = sorted({field_root(f) for f in text_fields} | {id_field})
     roots = [r for r in roots if r in schema.names]
     codec = "none"
     if pf.num_row_groups and pf.metadata.row_group(0).num_columns:

@@ -38,9 +38,6 @@ from contam.align import (
     H_KEY,
     H_KIND,
     KIND_GRAM,
-    R_I0,
-    R_I1,
-    R_ITEM,
     AlignParams,
 )
 from contam.benches import BenchSource, expand_names, resolve_bench
@@ -123,11 +120,15 @@ def load_indexes(
     return indexes
 
 
-def commit_folder(out: Path, path: Path) -> Path:
-    """Where a shard's commit goes: ``out/shards/<name>-<hash>``, readable, and unique per
-    absolute path."""
+def commit_name(path: Path) -> str:
+    """A shard's commit name, ``<name>-<hash>``: readable, and unique per absolute path."""
     digest = xxhash.xxh64_hexdigest(str(path.resolve()).encode())[:12]
-    return out / "shards" / f"{path.name}-{digest}"
+    return f"{path.name}-{digest}"
+
+
+def commit_folder(out: Path, path: Path) -> Path:
+    """Where a shard's commit goes: ``out/shards/<commit name>``."""
+    return out / "shards" / commit_name(path)
 
 
 def scan(
@@ -277,7 +278,7 @@ def scan_shard(
             hits = found.hits
             seen_gram.append(np.unique(hits[hits[:, H_KIND] == KIND_GRAM, H_KEY]))
             aligned = found.aligned
-            places = aligned.runs[:, [R_ITEM, R_I0, R_I1]]  # one per run: a place in a doc
+            places = aligned.runs  # one per run: a place in a doc
             runs.append(merge_runs([np.column_stack([places, np.ones(len(places), np.int64)])]))
             skips.append(np.unique(aligned.skips, axis=0))
             gpt4.append(found.gpt4)

@@ -20,7 +20,7 @@ import orjson
 import zstandard
 
 from contam.errors import RecordError, ShardError
-from contam.fields import join_fields
+from contam.fields import field_root, join_fields
 from contam.records import DocBatch
 
 SUFFIXES = (
@@ -33,7 +33,7 @@ SUFFIXES = (
     ".parquet",
     ".txt",
 )
-_READ_CHUNK = 1 << 22
+READ_CHUNK = 1 << 22
 
 
 def shard_format(path: Path) -> str | None:
@@ -194,11 +194,11 @@ class ShardReader:
         loads = orjson.loads
         with open(self.path, "rb") as file:
             raw = _Hashing(file)
-            stream = _decompressed(raw, fmt)  # type: ignore[arg-type]
+            stream = decompressed(raw, fmt)  # type: ignore[arg-type]
             line = 0
             rest = b""
             while True:
-                chunk = stream.read(_READ_CHUNK)
+                chunk = stream.read(READ_CHUNK)
                 self._progress(raw.tell())
                 if not chunk:
                     if not rest:
@@ -227,9 +227,7 @@ class ShardReader:
                     doc = self._doc(record, line)
                     if doc is not None:
                         yield doc
-            while raw.read(_READ_CHUNK):  # bytes past the data (gzip padding) are hashed too
-                pass
-            self.stats.sha256 = raw.digest.hexdigest()
+            self.stats.sha256 = raw.hexdigest_to_end()  # gzip padding past the data counts
 
     def _parquet_docs(self) -> Iterator[tuple[int, str, str]]:
         import pyarrow as pa
@@ -240,7 +238,7 @@ class ShardReader:
         except (pa.ArrowInvalid, OSError) as e:
             raise ShardError(f"{self.path}: cannot read Parquet shard ({e})") from e
         names = set(pf.schema_arrow.names)
-        roots = [f.split(".")[0].split("[")[0] for f in self.text_fields]
+        roots = [field_root(f) for f in self.text_fields]
         missing = [f for f in roots if f not in names]
         if missing:
             raise ShardError(
@@ -260,11 +258,8 @@ class ShardReader:
                 self._progress(size * (group + 1) // max(1, pf.num_row_groups))
         except pa.ArrowInvalid as e:
             raise ShardError(f"{self.path}: corrupt Parquet near row {line} ({e})") from e
-        digest = hashlib.sha256()
         with open(self.path, "rb") as file:
-            for chunk in iter(lambda: file.read(_READ_CHUNK), b""):
-                digest.update(chunk)
-        self.stats.sha256 = digest.hexdigest()
+            self.stats.sha256 = _Hashing(file).hexdigest_to_end()
 
     def _txt_docs(self) -> Iterator[tuple[int, str, str]]:
         data = self.path.read_bytes()
@@ -300,8 +295,15 @@ class _Hashing:
     def tell(self) -> int:
         return self.file.tell()
 
+    def hexdigest_to_end(self) -> str:
+        """The digest of the whole file: what was not read yet is hashed first."""
+        for chunk in iter(lambda: self.file.read(READ_CHUNK), b""):
+            self.digest.update(chunk)
+        return self.digest.hexdigest()
 
-def _decompressed(raw: IO[bytes], fmt: str) -> IO[bytes]:
+
+def decompressed(raw: IO[bytes], fmt: str) -> IO[bytes]:
+    """The decompressed stream of a shard file opened as ``raw``, by its format's suffix."""
     if fmt.endswith(".gz"):
         return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
     if fmt.endswith(".zst"):

@@ -219,14 +219,28 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def tokenize_many(d, offsets, classes):  # type: ignore[no-untyped-def]
-    """Token hashes of every text ``d[offsets[k]:offsets[k+1]]``, as CSR (hashes, token
-    offsets), and whether each token is a number."""
-    th, ts, te, tok_off = tokenize_spans(d, offsets[:-1], offsets[1:], classes)
+def tokenize_many(d, starts, ends, classes):  # type: ignore[no-untyped-def]
+    """Token hashes of every text ``d[starts[k]:ends[k]]``, as CSR (hashes, token offsets),
+    and whether each token is a number."""
+    th, ts, te, tok_off = tokenize_spans(d, starts, ends, classes)
     numbers = np.empty(len(th), dtype=np.bool_)
     for t in range(len(th)):
         numbers[t] = is_number(d, ts[t], te[t])
     return th.copy(), tok_off, numbers
+
+
+@njit(inline="always")
+def grow_rows(buf, count, need):  # type: ignore[no-untyped-def]
+    """``buf`` if it has ``need`` rows, else a copy of its first ``count`` rows in a buffer
+    doubled until it has: how the kernels append to output arrays of unknown length."""
+    size = buf.shape[0]
+    if need <= size:
+        return buf
+    while size < need:
+        size *= 2
+    grown = np.empty((size, buf.shape[1]), dtype=buf.dtype)
+    grown[:count] = buf[:count]
+    return grown
 
 
 @njit(cache=True)

@@ -48,7 +48,7 @@ from numba import njit
 
 from contam.errors import ConfigError
 from contam.normalize import disk_cached
-from contam.shingles import BASE, base_power, prefix_key, table_build, table_get
+from contam.shingles import BASE, base_power, grow_rows, prefix_key, table_build, table_get
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -395,10 +395,7 @@ def _same(stream, first, codes, lo, size):  # type: ignore[no-untyped-def]
 @njit(inline="always")
 def _emit(found, count, k, ids, lo, hi):  # type: ignore[no-untyped-def]
     """Append (k, id) for ids[lo:hi], growing ``found``; returns it and the new count."""
-    while count + hi - lo > found.shape[0]:
-        grown = np.empty((found.shape[0] * 2, 2), dtype=np.int64)
-        grown[:count] = found[:count]
-        found = grown
+    found = grow_rows(found, count, count + hi - lo)
     for e in range(lo, hi):
         found[count, 0] = k
         found[count, 1] = ids[e]

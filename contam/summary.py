@@ -7,11 +7,12 @@ The numbers come from `contam.results.ScanReport`; this module only lays them ou
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from contam.config import PRESET_NAMES
-from contam.results import ScanReport
+from contam.results import ScanReport, rates_by_bench
 
 FORMATS = ("text", "markdown", "json")
 
@@ -22,7 +23,7 @@ class Table:
 
     title: str
     head: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
     numeric_from: int = 2
 
     def text(self) -> str:
@@ -55,7 +56,7 @@ def scan_summary(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float
     chosen = [r for r in rows if r["chosen"]]
     preset = chosen[0]["preset"] if chosen else ""
     others = [p for p in PRESET_NAMES if p != preset]
-    count_of = {(r["bench"], r["split"], r["preset"]): r["contaminated"] for r in rows}
+    by_bench = rates_by_bench(rows)
     table = Table(
         "",
         ("bench", "split", "items", preset, "%", "input", "input+label", *others),
@@ -68,7 +69,7 @@ def scan_summary(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float
                 percent(r["contaminated_fraction"]),
                 f"{r['input_contaminated']:,}",
                 f"{r['full_contaminated']:,}",
-                *[f"{count_of[r['bench'], r['split'], p]:,}" for p in others],
+                *[f"{by_bench[r['bench'], r['split']][p]['contaminated']:,}" for p in others],
             )
             for r in chosen
         ],
@@ -80,12 +81,15 @@ def scan_summary(rows: list[dict[str, Any]], run: dict[str, Any], seconds: float
         f"{totals['tokens']:,} tokens, {totals['text_chars'] / 1e6:,.1f}M characters "
         f"in {seconds:.1f}s",
     ]
-    if run["skipped_records"] or run["skipped_shards"]:
-        text.append(
-            f"skipped {run['skipped_records']:,} bad records and "
-            f"{len(run['skipped_shards'])} bad shards (see run.json)"
-        )
+    text += _skipped(run["skipped_records"], run["skipped_shards"])
     return "\n".join(text)
+
+
+def _skipped(records: int, shards: list[Any]) -> list[str]:
+    """The line saying what the scan could not read, if anything."""
+    if not records and not shards:
+        return []
+    return [f"skipped {records:,} bad records and {len(shards)} bad shards (see run.json)"]
 
 
 def summary_data(report: ScanReport, preset: str | None = None, top: int = 10) -> dict[str, Any]:
@@ -122,12 +126,10 @@ def render(data: dict[str, Any], fmt: str) -> str:
         f"{corpus['tokens']:,} tokens, {corpus['text_chars'] / 1e6:,.1f}M characters"
         + (f", finished {data['finished']}" if data["finished"] else "")
     )
-    notes = [f"definition: {p} (threshold {data['threshold']}), fingerprint {data['fingerprint']}"]
-    if corpus["skipped_records"] or corpus["skipped_shards"]:
-        notes.append(
-            f"skipped {corpus['skipped_records']:,} bad records and "
-            f"{len(corpus['skipped_shards'])} bad shards (see run.json)"
-        )
+    notes = [
+        f"definition: {p} (threshold {data['threshold']}), fingerprint {data['fingerprint']}",
+        *_skipped(corpus["skipped_records"], corpus["skipped_shards"]),
+    ]
     tables = _tables(data)
     if fmt == "markdown":
         parts = [f"## contam report: {data['folder']}", "", head + ".", "", *notes, ""]
@@ -138,9 +140,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
 
 def _tables(data: dict[str, Any]) -> list[Table]:
     p = data["preset"]
-    by_bench: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-    for r in data["rates"]:
-        by_bench.setdefault((r["bench"], r["split"]), {})[r["preset"]] = r
+    by_bench = rates_by_bench(data["rates"])
     presets = [f"{q}*" if q == p else q for q in PRESET_NAMES]
     rates = Table(
         "Contaminated items per bench and definition: count (% of items); * the chosen one",

@@ -62,6 +62,8 @@ def run_forked(
             for future in pending:
                 future.cancel()
             raise
+        finally:
+            _FORKED.clear()  # the work holds the index: let the parent free it
 
 
 def _in_worker(task: Any) -> None:

@@ -33,33 +33,41 @@ BENCHES = ["mmlu", "gsm8k", "humaneval", "cmmlu", "ceval"]
 WIDTH, FIRST_SCREEN, TALLEST = 1280, 2000, 16000
 
 
+#: Headless Chromium with no network traffic of its own (updates, sync, first-run pages)
+#: and no scrollbars in screenshots; tests/test_html.py renders the page with the same flags.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
+
+
+def find_chromium() -> str | None:
+    """The Chromium binary on ``PATH``, by Debian's or Ubuntu's name."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def headless_command(chromium: str, page: Path, profile: Path, *args: str) -> list[str]:
+    """The command line that opens ``page`` in headless ``chromium`` with a fresh
+    ``profile`` folder; ``args`` say what to do with it (``--dump-dom``, ``--screenshot``)."""
+    return [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()]
+
+
 def screenshot(page: Path, png: Path, height: int) -> None:
     """Render ``page`` in headless Chromium, offline, into a ``WIDTH`` x ``height`` PNG."""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    chromium = find_chromium()
     if chromium is None:
         sys.exit("chromium not found: apt-get install chromium (the HTML report is written)")
     with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--hide-scrollbars",
-                f"--user-data-dir={profile}",
-                f"--screenshot={png}",
-                f"--window-size={WIDTH},{height}",
-                page.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+        args = (f"--screenshot={png}", f"--window-size={WIDTH},{height}")
+        command = headless_command(chromium, page, Path(profile), *args)
+        subprocess.run(command, check=True, capture_output=True, timeout=120)
 
 
 def crop_to_content(png: Path, margin: int = 40) -> None:

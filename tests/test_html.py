@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from contam.highlight import excerpt_html
 from contam.html import write_html
 from contam.results import ScanReport
 from contam.scan import resolve_benches, scan
+from examples.html_report import find_chromium, headless_command
 from tests.conftest import REPO, TINY_ITEMS, TINY_NGRAM, shared_data, write_jsonl
 
 try:
@@ -186,7 +186,7 @@ def test_excerpt_windows_marks_and_escaping() -> None:
 
 def chromium() -> str:
     """The Chromium binary; missing fails under CI (``.ci/run`` installs it) and skips here."""
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = find_chromium()
     if found is None:
         if os.environ.get("CI"):
             pytest.fail("chromium is missing (CI installs it: apt-get install chromium)")
@@ -196,21 +196,7 @@ def chromium() -> str:
 
 def headless(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     profile.mkdir()
-    command = [
-        chromium(),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
-        f"--user-data-dir={profile}",
-        *args,
-        page.resolve().as_uri(),
-    ]
+    command = headless_command(chromium(), page, profile, *args)
     return subprocess.run(command, capture_output=True, timeout=120, check=True)
 
 

@@ -183,6 +183,8 @@ def preflight(config: ModelConfig) -> str:
     path = model_path(config)
     if path.is_file() and path.suffix != ".gguf":
         raise ModelError(f"model {path}: give a model folder or a .gguf file")
+    if kind == "llama.cpp" and not path.is_file():
+        raise ModelError(f"model {path}: the llama.cpp backend needs a .gguf file")
     if config.backend == "auto" and kind == "llama.cpp" and not _has("llama_cpp"):
         if not (_has("torch") and _has("transformers")):
             raise ModelError(

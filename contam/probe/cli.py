@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from contam.exits import errors_to_exit
+from contam.options import bench_options, bench_sources
 from contam.probe.config import BACKENDS, DTYPES, PARTS, ModelConfig, ProbeConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,7 +50,7 @@ def _model_options(func: F) -> F:
                      show_default=True, help="transformers weights' dtype."),
         click.option("--trust-remote-code", is_flag=True,
                      help="Let transformers run the model folder's own code."),
-        click.option("--k", type=float, default=0.2, show_default=True,
+        click.option("--k", type=float, default=ProbeConfig().k, show_default=True,
                      help="Fraction of lowest-scoring tokens Min-K% and Min-K%++ average."),
         click.option("--part", type=click.Choice(PARTS), default="full", show_default=True,
                      help="Score input and label (full) or the input alone."),
@@ -81,35 +82,14 @@ def _configs(kw: dict[str, Any]) -> tuple[ModelConfig, ProbeConfig]:
     if kw["ref_model"]:
         ref_backend = "auto" if kw["backend"] == "endpoint" else kw["backend"]
         ref = ModelConfig(kw["ref_model"], backend=ref_backend, **common)
-    config = ProbeConfig(
-        k=kw["k"], part=kw["part"], lowercase=not kw["no_lowercase"], ref_model=ref,
-        sharded=kw.get("sharded", False), shards=kw.get("shards", 10),
-        permutations=kw.get("permutations", 25), seed=kw.get("seed", 0), quiet=kw["quiet"],
-    )  # fmt: skip
+    sharded = {k: kw[k] for k in ("sharded", "shards", "permutations", "seed") if k in kw}
+    config = ProbeConfig(k=kw["k"], part=kw["part"], lowercase=not kw["no_lowercase"],
+                         ref_model=ref, quiet=kw["quiet"], **sharded)  # fmt: skip
     return model, config
 
 
-def _preflight(model: ModelConfig, config: ProbeConfig) -> None:
-    """A missing model file or extra fails before any bench is read."""
-    from contam.probe.backends import preflight
-
-    preflight(model)
-    if config.ref_model is not None:
-        preflight(config.ref_model)
-
-
 @click.command("probe")
-@click.option("--bench", "bench_names", multiple=True, required=True, metavar="NAME|FILE",
-              help="Registry bench (gsm8k, mmlu:val), 'all', or a .jsonl/.csv/.parquet file. "
-              "Repeatable.")  # fmt: skip
-@click.option("--bench-dir", type=click.Path(file_okay=False, path_type=Path),
-              envvar="CONTAM_BENCH_DIR", help="Folder with benchmark files in their original "
-              "layout.")  # fmt: skip
-@click.option("--bench-id-field", default="id", show_default=True,
-              help="Id field of custom bench files.")  # fmt: skip
-@click.option("--bench-text-field", multiple=True,
-              help="Text field(s) of custom bench files [default: text].")  # fmt: skip
-@click.option("--label-field", multiple=True, help="Label field(s) of custom bench files.")
+@bench_options(required=True)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="New report folder.")  # fmt: skip
 @_model_options
@@ -121,25 +101,27 @@ def _preflight(model: ModelConfig, config: ProbeConfig) -> None:
 @click.option(
     "--shards",
     type=int,
-    default=10,
+    default=ProbeConfig().shards,
     show_default=True,
     help="Shards of the sharded test (each needs 2 items and fits --context).",
 )
 @click.option(
     "--permutations",
     type=int,
-    default=25,
+    default=ProbeConfig().permutations,
     show_default=True,
     help="Random orders scored per shard.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the orders.")
+@click.option(
+    "--seed", type=int, default=ProbeConfig().seed, show_default=True, help="Seed of the orders."
+)
 @click.option(
     "--scan",
     type=click.Path(path_type=Path),
     help="A contam scan report folder to join the scores with (joined.parquet).",
 )
 @_errors_to_exit
-def probe(bench_names: tuple[str, ...], **kw: Any) -> None:
+def probe(**kw: Any) -> None:
     """Score every item of benches with membership signals of a model.
 
     Writes scores.parquet (loss, perplexity, zlib, lowercase, reference ratio, Min-K%,
@@ -151,19 +133,13 @@ def probe(bench_names: tuple[str, ...], **kw: Any) -> None:
         contam probe --model SmolLM2-135M-Instruct.Q4_1.gguf --bench gsm8k --out reports/p1
     """
     from contam.config import ScanConfig
+    from contam.probe.run import check_models
     from contam.probe.run import probe as run_probe
     from contam.probe.tables import summary_text
-    from contam.scan import resolve_benches
 
     model, config = _configs(kw)
-    _preflight(model, config)
-    sources = resolve_benches(
-        bench_names,
-        ScanConfig(bench_dir=kw["bench_dir"], id_field=kw["bench_id_field"]),
-        bench_text_fields=tuple(kw["bench_text_field"]) or None,
-        bench_id_field=kw["bench_id_field"],
-        label_fields=tuple(kw["label_field"]),
-    )
+    check_models(model, config)  # before the benches are read and hashed
+    sources = bench_sources(kw, ScanConfig(bench_dir=kw["bench_dir"]))
     result = run_probe(sources, kw["out"], model, config, scan=kw["scan"])
     if config.quiet:
         return
@@ -199,11 +175,12 @@ def probe_eval(members: Path, nonmembers: Path, **kw: Any) -> None:
 
         contam probe-eval --members seen.jsonl --nonmembers fresh.jsonl --model m.gguf --out r/e1
     """
+    from contam.probe.run import check_models
     from contam.probe.run import probe_eval as run_eval
     from contam.probe.tables import eval_text
 
     model, config = _configs(kw)
-    _preflight(model, config)
+    check_models(model, config)
     result = run_eval(members, nonmembers, kw["out"], model, config, id_field=kw["id_field"],
                       text_fields=tuple(kw["text_field"]))  # fmt: skip
     if config.quiet:

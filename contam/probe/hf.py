@@ -4,7 +4,7 @@ through transformers' GGUF loader (de-quantized to ``--dtype``)."""
 from __future__ import annotations
 
 import platform
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,7 @@ class TransformersBackend(Backend):
     def __init__(self, config: ModelConfig) -> None:
         self.torch = import_extra("torch", "transformers")
         transformers = import_extra("transformers", "transformers")
-        path = model_path(config)
-        if path.is_file() and path.suffix != ".gguf":
-            raise ModelError(f"model {path}: give a model folder or a .gguf file")
+        path = model_path(config)  # its kind checked by `contam.probe.backends.preflight`
         folder = path.parent if path.is_file() else path
         kw: dict[str, Any] = {"gguf_file": path.name} if path.is_file() else {}
         kw |= {"local_files_only": True, "trust_remote_code": config.trust_remote_code}
@@ -71,26 +69,33 @@ class TransformersBackend(Backend):
         ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [[self.start[0], *row] for row in ids]
 
-    def score(self, texts: Sequence[str]) -> list[TokenScores]:
+    def batches(self, rows: Sequence[Sequence[int]]) -> Iterator[tuple[list[int], Any, Any]]:
+        """The forward passes that run ``rows``: ``(row numbers, ids, attention mask)``, longest
+        rows first (little padding), at most ``batch_tokens`` padded tokens each, on the
+        device."""
         torch = self.torch
-        seqs = self.tokenize(texts)
-        jobs = [(i, *w) for i, seq in enumerate(seqs) for w in windows_of(seq, self.context)]
-        jobs.sort(key=lambda j: j[2] - j[1], reverse=True)  # longest first: little padding
-        parts: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+        order = sorted(range(len(rows)), key=lambda r: len(rows[r]), reverse=True)
         done = 0
-        while done < len(jobs):
-            width = jobs[done][2] - jobs[done][1]
-            batch = jobs[done : done + max(1, self.config.batch_tokens // width)]
+        while done < len(order):
+            width = len(rows[order[done]])
+            batch = order[done : done + max(1, self.config.batch_tokens // width)]
             done += len(batch)
             ids = torch.full((len(batch), width), self.start[0], dtype=torch.long)
             mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for r, (i, a, b, _) in enumerate(batch):
-                ids[r, : b - a] = torch.tensor(seqs[i][a:b])
-                mask[r, : b - a] = 1
-            ids, mask = ids.to(self.config.device), mask.to(self.config.device)
-            with torch.no_grad():
+            for r, row in enumerate(batch):
+                ids[r, : len(rows[row])] = torch.tensor(rows[row])
+                mask[r, : len(rows[row])] = 1
+            yield batch, ids.to(self.config.device), mask.to(self.config.device)
+
+    def score(self, texts: Sequence[str]) -> list[TokenScores]:
+        seqs = self.tokenize(texts)
+        jobs = [(i, *w) for i, seq in enumerate(seqs) for w in windows_of(seq, self.context)]
+        parts: dict[tuple[int, int], tuple[Any, Any, Any]] = {}
+        for batch, ids, mask in self.batches([seqs[i][a:b] for i, a, b, _ in jobs]):
+            with self.torch.no_grad():
                 logits = self.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
-                for r, (i, a, b, keep) in enumerate(batch):
+                for r, job in enumerate(batch):
+                    i, a, b, keep = jobs[job]
                     # row t of the window predicts its token t + 1: targets keep..b-1
                     targets = ids[r, keep - a : b - a]
                     parts[i, a] = torch_token_stats(logits[r, keep - a - 1 : b - a - 1], targets)

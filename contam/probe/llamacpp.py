@@ -39,9 +39,7 @@ class LlamaCppBackend(Backend):
 
     def __init__(self, config: ModelConfig) -> None:
         llama_cpp = import_extra("llama_cpp", "llama.cpp")
-        path = model_path(config)
-        if not path.is_file():
-            raise ModelError(f"model {path}: the llama.cpp backend needs a .gguf file")
+        path = model_path(config)  # its kind checked by `contam.probe.backends.preflight`
         self.config = config
         self.context = config.context or MAX_DEFAULT_CONTEXT
         # llama.cpp reads a prompt with n_threads_batch threads (default: every core)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ import pyarrow.parquet as pq
 from contam._version import __version__
 from contam.atomic import atomic_folder
 from contam.benches import BenchSource, iter_items, resolve_bench
+from contam.config import ScanConfig
 from contam.errors import ConfigError, ReportError
 from contam.probe.backends import Backend, TokenScores, open_backend, preflight
 from contam.probe.calibrate import MetricEval, evaluate
@@ -77,48 +79,55 @@ def item_text(item: BenchItem, part: str) -> str:
     return item.full_text if part == "full" and item.label_text else item.input_text
 
 
-class _Progress:
-    """A tqdm bar on stderr over texts scored (none with ``quiet``), adding the tokens the
-    model read to a shared tally (for the summary's rate)."""
+class _Meter:
+    """tqdm bars on stderr over texts scored, one per `stage` (none with ``quiet``); counts
+    the tokens the model read over all stages (for the summary's rate)."""
 
-    def __init__(self, total: int, quiet: bool, desc: str, tally: list[int]) -> None:
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tokens = 0
         self.bar: Any = None
-        self.tally = tally
-        if not quiet:
+
+    @contextmanager
+    def stage(self, total: int, desc: str) -> Iterator[_Meter]:
+        if not self.quiet:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="text", desc=desc, file=sys.stderr,
                             dynamic_ncols=True)  # fmt: skip
+        try:
+            yield self
+        finally:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar = None
 
     def update(self, texts: int, tokens: int = 0) -> None:
-        self.tally[0] += tokens
+        self.tokens += tokens
         if self.bar is not None:
             self.bar.update(texts)
 
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
-
-def _score_all(backend: Backend, texts: list[str], progress: _Progress) -> list[TokenScores]:
+def _score_all(backend: Backend, texts: list[str], meter: _Meter) -> list[TokenScores]:
     out: list[TokenScores] = []
     for a in range(0, len(texts), CHUNK):
         scored = backend.score(texts[a : a + CHUNK])
-        progress.update(len(scored), sum(s.tokens for s in scored))
+        meter.update(len(scored), sum(s.tokens for s in scored))
         out += scored
     return out
 
 
 def _lowered(
-    backend: Backend, texts: list[str], same: list[TokenScores], progress: _Progress
+    backend: Backend, texts: list[str], same: list[TokenScores], meter: _Meter
 ) -> list[TokenScores]:
     """Scores of the lower-cased texts; a text already in lower case reuses its own."""
-    todo = [i for i, t in enumerate(texts) if t.lower() != t]
-    scored = _score_all(backend, [texts[i].lower() for i in todo], progress)
+    lowered = [t.lower() for t in texts]
+    todo = [i for i, (t, low) in enumerate(zip(texts, lowered, strict=True)) if low != t]
+    scored = _score_all(backend, [lowered[i] for i in todo], meter)
     out = list(same)
     for i, s in zip(todo, scored, strict=True):
         out[i] = s
-    progress.update(len(texts) - len(todo))
+    meter.update(len(texts) - len(todo))
     return out
 
 
@@ -126,33 +135,26 @@ def _score_items(
     texts: list[str],
     model: ModelConfig,
     config: ProbeConfig,
-    tally: list[int],
+    meter: _Meter,
     with_backend: Callable[[Backend], None] | None = None,
 ) -> tuple[list[ItemScores], dict[str, Any]]:
     """Every text's `ItemScores`, and the models' descriptions; ``with_backend`` runs on the
-    target model before it is closed (the sharded test). Tokens read are added to
-    ``tally[0]``."""
+    target model before it is closed (the sharded test)."""
     models: dict[str, Any] = {}
+    lower = ref = None
     with open_backend(model) as backend:
         models["model"] = backend.describe()
-        passes = 1 + int(config.lowercase)
-        progress = _Progress(len(texts) * passes, config.quiet, "probe", tally)
-        try:
-            main = _score_all(backend, texts, progress)
-            lower = _lowered(backend, texts, main, progress) if config.lowercase else None
-        finally:
-            progress.close()
+        with meter.stage(len(texts) * (1 + int(config.lowercase)), "probe"):
+            main = _score_all(backend, texts, meter)
+            if config.lowercase:
+                lower = _lowered(backend, texts, main, meter)
         if with_backend is not None:
             with_backend(backend)
-    ref = None
     if config.ref_model is not None:
         with open_backend(config.ref_model) as ref_backend:
             models["ref_model"] = ref_backend.describe()
-            progress = _Progress(len(texts), config.quiet, "reference model", tally)
-            try:
-                ref = _score_all(ref_backend, texts, progress)
-            finally:
-                progress.close()
+            with meter.stage(len(texts), "reference model"):
+                ref = _score_all(ref_backend, texts, meter)
     scores = [
         score_item(t, main[i], config.k, None if lower is None else lower[i],
                    None if ref is None else ref[i])
@@ -161,8 +163,9 @@ def _score_items(
     return scores, models
 
 
-def _preflight(model: ModelConfig, config: ProbeConfig) -> None:
-    """A missing model or extra fails before any bench is read."""
+def check_models(model: ModelConfig, config: ProbeConfig) -> None:
+    """Fail, before any bench is read, if the target or reference model or its backend's
+    extra is missing (`contam.probe.backends.preflight`)."""
     preflight(model)
     if config.ref_model is not None:
         preflight(config.ref_model)
@@ -174,6 +177,30 @@ def _fresh_out(out: Path) -> None:
             raise ReportError(f"{out} exists and is not empty; choose a new --out")
         out.rmdir()
     out.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _run_record(
+    model: ModelConfig,
+    config: ProbeConfig,
+    models: dict[str, Any],
+    scores: Sequence[ItemScores],
+    meter: _Meter,
+    seconds: float,
+    **fields: Any,
+) -> dict[str, Any]:
+    """``run.json`` of a probe or a probe-eval: settings, models, ``fields``, the work done."""
+    return {
+        "status": "complete",
+        "contam_version": __version__,
+        "config": config.to_json(),
+        "model_config": str(model),
+        **models,
+        **fields,
+        "tokens": int(sum(s.tokens for s in scores)),
+        "tokens_read": meter.tokens,
+        "seconds": round(seconds, 3),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _write_run(folder: Path, run: dict[str, Any]) -> None:
@@ -191,8 +218,9 @@ def probe(
     """Score every item of ``benches`` with ``model``; write the reports to ``out``.
 
     Args:
-        benches: registry names (``gsm8k``, ``mmlu:val``), custom bench files, or resolved
-            sources (`contam.scan.resolve_benches` makes them with custom fields).
+        benches: registry names (``gsm8k``, ``mmlu:val``, ``all``), custom bench files, or
+            resolved sources, all resolved as a scan resolves them
+            (`contam.scan.resolve_benches`, which also makes sources with custom fields).
         out: a new report folder (written whole or not at all).
         model: the target model.
         config: what to score; `ProbeConfig` defaults when None.
@@ -207,12 +235,14 @@ def probe(
     out = Path(out)
     if not benches:
         raise ConfigError("no bench to probe (--bench)")
-    _preflight(model, config)
+    check_models(model, config)
     if scan is not None:
         scan_items_path(Path(scan))
     _fresh_out(out)
+    from contam.scan import resolve_benches
+
     where = None if bench_dir is None else Path(bench_dir)
-    sources = [b if isinstance(b, BenchSource) else resolve_bench(b, where) for b in benches]
+    sources = resolve_benches(benches, ScanConfig(bench_dir=where))
     per_bench = [list(iter_items(source)) for source in sources]
     if config.sharded:
         for source, group in zip(sources, per_bench, strict=True):
@@ -222,50 +252,38 @@ def probe(
     sharded_rows: list[pa.Table] = []
     shard_rows: list[pa.Table] = []
     started = time.perf_counter()
-    tally = [0]
+    meter = _Meter(config.quiet)
+
+    def logprob(joined: list[str], backend: Backend) -> list[float]:
+        scored = backend.score(joined)
+        meter.update(0, sum(s.tokens for s in scored))
+        return [float(s.logprobs.sum()) for s in scored]
 
     def run_sharded(backend: Backend) -> None:
+        first = 0
         for source, group in zip(sources, per_bench, strict=True):
-            bar = _Progress(config.shards * (1 + config.permutations), config.quiet,
-                            f"sharded {source.key}", tally)  # fmt: skip
-
-            def logprob(joined: list[str], bar: _Progress = bar) -> list[float]:
-                scored = backend.score(joined)
-                bar.update(0, sum(s.tokens for s in scored))
-                return [float(s.logprobs.sum()) for s in scored]
-
-            try:
-                result = sharded_test([item_text(it, config.part) for it in group], logprob,
+            bench_texts, first = texts[first : first + len(group)], first + len(group)
+            total = config.shards * (1 + config.permutations)
+            with meter.stage(total, f"sharded {source.key}"):
+                result = sharded_test(bench_texts, lambda ts: logprob(ts, backend),
                                       config.shards, config.permutations, config.seed,
-                                      bar.update)  # fmt: skip
-            finally:
-                bar.close()
+                                      meter.update)  # fmt: skip
             head, rows = sharded_tables(source.name, source.split, group, result, config.seed)
             sharded_rows.append(head)
             shard_rows.append(rows)
 
-    scores, models = _score_items(texts, model, config, tally,
+    scores, models = _score_items(texts, model, config, meter,
                                   run_sharded if config.sharded else None)  # fmt: skip
     seconds = time.perf_counter() - started
     table = scores_table(items, scores, config.part)
     sharded = pa.concat_tables(sharded_rows) if sharded_rows else SHARDED_SCHEMA.empty_table()
     joined = join_scan(table, Path(scan)) if scan is not None else None
-    run = {
-        "status": "complete",
-        "contam_version": __version__,
-        "config": config.to_json(),
-        "model_config": str(model),
-        **models,
-        "benches": [
-            s.describe() | {"items": len(g)} for s, g in zip(sources, per_bench, strict=True)
-        ],
-        "scan": None if scan is None else str(Path(scan).resolve()),
-        "scan_unmatched_items": None if joined is None else joined[1],
-        "tokens": int(sum(s.tokens for s in scores)),
-        "tokens_read": tally[0],
-        "seconds": round(seconds, 3),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    run = _run_record(
+        model, config, models, scores, meter, seconds,
+        benches=[s.describe() | {"items": len(g)} for s, g in zip(sources, per_bench, strict=True)],
+        scan=None if scan is None else str(Path(scan).resolve()),
+        scan_unmatched_items=None if joined is None else joined[1],
+    )  # fmt: skip
     with atomic_folder(out) as staging:
         pq.write_table(table, staging / "scores.parquet")
         if config.sharded:
@@ -304,7 +322,7 @@ def probe_eval(
     """
     config = config or ProbeConfig()
     out = Path(out)
-    _preflight(model, config)
+    check_models(model, config)
     _fresh_out(out)
     sets = [
         list(iter_items(resolve_bench(str(path), None, id_field, text_fields, label_fields)))
@@ -314,30 +332,19 @@ def probe_eval(
     labels = np.array([True] * len(sets[0]) + [False] * len(sets[1]))
     texts = [item_text(it, config.part) for it in items]
     started = time.perf_counter()
-    tally = [0]
-    scores, models = _score_items(texts, model, config, tally)
+    meter = _Meter(config.quiet)
+    scores, models = _score_items(texts, model, config, meter)
     table = scores_table(items, scores, config.part)
     table = table.append_column(EVAL_SCORES_SCHEMA.field("member"), pa.array(labels))
-    values = {
-        m: np.array([np.nan if v is None else v for v in table.column(m).to_pylist()], float)
-        for m in METRICS
-    }
+    # None (no value) becomes NaN in a float array
+    values = {m: np.array([getattr(s, m) for s in scores], dtype=np.float64) for m in METRICS}
     metrics = evaluate(values, labels)
     result = eval_table(metrics)
-    run = {
-        "status": "complete",
-        "contam_version": __version__,
-        "config": config.to_json(),
-        "model_config": str(model),
-        **models,
-        "members": str(Path(members).resolve()),
-        "nonmembers": str(Path(nonmembers).resolve()),
-        "counts": {"members": len(sets[0]), "nonmembers": len(sets[1])},
-        "tokens": int(sum(s.tokens for s in scores)),
-        "tokens_read": tally[0],
-        "seconds": round(time.perf_counter() - started, 3),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    run = _run_record(
+        model, config, models, scores, meter, time.perf_counter() - started,
+        members=str(Path(members).resolve()), nonmembers=str(Path(nonmembers).resolve()),
+        counts={"members": len(sets[0]), "nonmembers": len(sets[1])},
+    )  # fmt: skip
     with atomic_folder(out) as staging:
         pq.write_table(result, staging / "eval.parquet")
         pq.write_table(table, staging / "scores.parquet")

@@ -28,6 +28,7 @@ from contam.probe.scores import METRICS, ItemScores
 from contam.probe.sharded import ShardedResult
 from contam.records import BenchItem
 from contam.report import ITEMS_SCHEMA
+from contam.summary import Table
 
 KEYS = ("bench", "split", "item_id")
 
@@ -112,12 +113,13 @@ def sharded_tables(
             "permutations": permutations, "seed": seed, "statistic": result.statistic,
             "t": result.t, "p_value": result.p_value}  # fmt: skip
     ends = [*result.starts[1:].tolist(), len(items)]
+    diffs = result.diffs
     rows = [
         {"bench": bench, "split": split, "shard": s, "first_item_id": items[a].item_id,
          "items": b - a, "canonical_logprob": float(result.canonical[s]),
          "permuted_mean": float(result.permuted[s].mean()),
          "permuted_std": float(result.permuted[s].std(ddof=1)) if permutations > 1 else None,
-         "diff": float(result.diffs[s])}
+         "diff": float(diffs[s])}
         for s, (a, b) in enumerate(zip(result.starts.tolist(), ends, strict=True))
     ]  # fmt: skip
     return (
@@ -128,10 +130,8 @@ def sharded_tables(
 
 def eval_table(evals: Sequence[MetricEval]) -> pa.Table:
     """Rows of `EVAL_SCHEMA`, one per metric."""
-    rows = [{**asdict(e), "tpr_at_5_fpr": e.tpr_at_fpr} for e in evals]
-    for row in rows:
-        row.pop("tpr_at_fpr")
-    return pa.Table.from_pylist(rows, schema=EVAL_SCHEMA)
+    rows = [asdict(e) | {"tpr_at_5_fpr": e.tpr_at_fpr} for e in evals]
+    return pa.Table.from_pylist(rows, schema=EVAL_SCHEMA)  # the schema drops tpr_at_fpr
 
 
 def scan_items_path(scan: Path) -> Path:
@@ -168,17 +168,6 @@ def join_scan(scores: pa.Table, scan: Path) -> tuple[pa.Table, int]:
     return joined.select(JOINED_SCHEMA.names).cast(JOINED_SCHEMA), unmatched
 
 
-def render(head: Sequence[str], rows: Sequence[Sequence[str]], left: int = 1) -> str:
-    """A plain table: the first ``left`` columns left-aligned, the others right-aligned."""
-    lines = [list(head), *[list(r) for r in rows]]
-    widths = [max(len(r[i]) for r in lines) for i in range(len(head))]
-    return "\n".join(
-        "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in
-                  enumerate(zip(r, widths, strict=True))).rstrip()
-        for r in lines
-    )  # fmt: skip
-
-
 def fmt(value: Any, digits: int = 3) -> str:
     """A number for a terminal table; ``-`` for none."""
     if value is None:
@@ -192,28 +181,32 @@ def summary_text(scores: pa.Table, sharded: pa.Table, run: dict[str, Any]) -> st
     """The table ``contam probe`` prints: per bench, items, tokens, mean loss and the sharded
     test's p-value; then the totals."""
     p_values = {(r["bench"], r["split"]): r["p_value"] for r in sharded.to_pylist()}
-    rows = []
+    per_bench: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in scores.select(["bench", "split", "tokens", "loss"]).to_pylist():
+        per_bench.setdefault((r["bench"], r["split"]), []).append(r)
+    rows: list[tuple[str, ...]] = []
     for bench in run["benches"]:
         key = (bench["bench"], bench["split"])
-        mine = [r for r in scores.select(["bench", "split", "tokens", "loss"]).to_pylist()
-                if (r["bench"], r["split"]) == key]  # fmt: skip
+        mine = per_bench.get(key, [])
         loss = [r["loss"] for r in mine if r["loss"] is not None]
         mean = sum(loss) / len(loss) if loss else None
         tokens = sum(r["tokens"] for r in mine)
         rows.append((*key, fmt(len(mine)), fmt(tokens), fmt(mean), fmt(p_values.get(key))))
     read, seconds = run["tokens_read"], run["seconds"]
     rate = read / seconds if seconds else 0.0
+    head = ("bench", "split", "items", "tokens", "mean loss", "sharded p")
     return (
-        render(("bench", "split", "items", "tokens", "mean loss", "sharded p"), rows, 2)
+        Table("", head, rows, numeric_from=2).text()
         + f"\nthe model read {read:,} tokens in {seconds:.1f}s ({rate:,.0f} tokens/s)"
     )
 
 
 def eval_text(metrics: Sequence[MetricEval]) -> str:
     """The table ``contam probe-eval`` prints: one row per metric."""
-    rows = [
+    rows: list[tuple[str, ...]] = [
         (e.metric, fmt(e.members), fmt(e.nonmembers), fmt(e.auroc), fmt(e.tpr_at_fpr),
          "low" if e.member_if_low else "high")
         for e in metrics
     ]  # fmt: skip
-    return render(("metric", "members", "nonmembers", "auroc", "tpr@5%fpr", "member if"), rows)
+    head = ("metric", "members", "nonmembers", "auroc", "tpr@5%fpr", "member if")
+    return Table("", head, rows, numeric_from=1).text()

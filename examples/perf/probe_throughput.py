@@ -62,19 +62,8 @@ def bare_llama(backend: LlamaCppBackend, seqs: list[list[int]]) -> None:
 
 def bare_transformers(backend: TransformersBackend, seqs: list[list[int]]) -> None:
     """The forward passes `TransformersBackend.score` makes (same batches), nothing else."""
-    torch = backend.torch
-    order = sorted(seqs, key=len, reverse=True)
-    done = 0
-    while done < len(order):
-        width = len(order[done])
-        batch = order[done : done + max(1, backend.config.batch_tokens // width)]
-        done += len(batch)
-        ids = torch.full((len(batch), width), backend.start[0], dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for r, seq in enumerate(batch):
-            ids[r, : len(seq)] = torch.tensor(seq)
-            mask[r, : len(seq)] = 1
-        with torch.no_grad():
+    for _, ids, mask in backend.batches(seqs):
+        with backend.torch.no_grad():
             backend.model(input_ids=ids, attention_mask=mask, use_cache=False)
 
 
