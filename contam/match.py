@@ -39,12 +39,12 @@ from contam.align import (
     seeds_of,
 )
 from contam.config import NormConfig
+from contam.folding import Folded, FoldTable
 from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
 from contam.normalize import (
+    char_classes,
     encode_batch,
-    kernel_classes,
-    lower_ascii,
     normalize_full,
     normalize_with_offsets,
     pack,
@@ -66,8 +66,8 @@ from contam.substrings import confirm, find_candidates
 
 I64 = npt.NDArray[np.int64]
 Encoded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
-Probed = tuple[I64, I64, npt.NDArray[np.bool_]]  # hits, tokens per doc, changer flags
-FirstPass = tuple[Probed, I64]  # and (doc, substring) GPT-4 candidates
+Probed = tuple[I64, I64]  # hits, tokens per document
+FirstPass = tuple[Folded, Probed, I64]  # and (doc, substring) GPT-4 candidates
 
 
 @njit(inline="always")
@@ -98,7 +98,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
     """Every indexed n-gram and short item part in the documents ``d[starts[k]:ends[k]]``.
 
     Returns (hits int64[h, 5] with the `contam.align.H_DOC` ... `H_LEN` columns, tokens per
-    document, documents holding a token changer).
+    document).
     One loop rolls both the n-gram hash and, when the index has short items, the hash of the
     last ``k0`` tokens, whose rare hits in the prefix table are extended token by token.
     """
@@ -107,10 +107,9 @@ def probe_docs(  # type: ignore[no-untyped-def]
     row = np.empty(HIT_COLUMNS, dtype=np.int64)
     count = 0
     tokens = np.zeros(len(starts), dtype=np.int64)
-    changers = np.zeros(len(starts), dtype=np.bool_)
     has_short = prefix_keys.any()
     for k in range(len(starts)):
-        nt, changers[k] = tokenize(d, starts[k], ends[k], classes, th, ts, te)
+        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te)
         tokens[k] = nt
         raw = np.uint64(0)
         raw_k = np.uint64(0)
@@ -152,7 +151,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
                     row[H_LEN] = length
                     hits = _push(hits, count, row)
                     count += 1
-    return hits[:count].copy(), tokens, changers
+    return hits[:count].copy(), tokens
 
 
 @dataclass(slots=True)
@@ -188,42 +187,34 @@ class Matcher:
         self.params = params or AlignParams()
         # near-duplicate search: item signatures in an LSH index, queried with seeded windows
         self.near = NearDupIndex.build(lookup.item_tok_ptr, lookup.item_tok, near) if near else None
-        # first pass: flag the texts that need NFKC; texts normalized in Python: no flags
-        self.classes = kernel_classes(norm.cjk_chars, norm.nfkc)
-        self.plain_classes = kernel_classes(norm.cjk_chars, False)
-        for table in (self.classes, self.plain_classes):
-            table.flags.writeable = False  # shared tables, read-only like the lookup's
+        self.fold = FoldTable.build(norm)
+        self._segment_exact: dict[bytes, bool] = {}  # joiner segment -> folds exactly
+        self.classes = char_classes(norm.cjk_chars)
+        self.classes.flags.writeable = False  # shared tables, read-only like the lookup's
         self.base_n = base_power(lookup.n)
         self.base_k0 = base_power(lookup.short_min)
 
-    def probe(
-        self,
-        data: npt.NDArray[np.uint8],
-        starts: npt.NDArray[np.int64],
-        ends: npt.NDArray[np.int64],
-        classes: npt.NDArray[np.uint8],
-    ) -> Probed:
-        """Kernel over UTF-8 documents ``data[starts[k]:ends[k]]``: hits, tokens per document,
-        and which documents hold a character flagged in ``classes``."""
+    def probe(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> Probed:
+        """Kernel over normalized UTF-8 documents ``data[starts[k]:ends[k]]``: hits and tokens
+        per document."""
         lk = self.lookup
         return probe_docs(  # type: ignore[no-any-return]
-            data, starts, ends, classes, lk.n, self.base_n, lk.short_min, self.base_k0,
+            data, starts, ends, self.classes, lk.n, self.base_n, lk.short_min, self.base_k0,
             lk.gram_keys, lk.gram_vals, lk.bloom, lk.prefix_keys, lk.prefix_vals,
             lk.short_keys, lk.short_vals,
         )  # fmt: skip
 
     def first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
-        """Everything that reads a whole `encode_batch` buffer (no GIL held): fold its ASCII
-        letters in place, probe, flagging the documents that need NFKC; then the GPT-4
-        substring candidates on the same folded buffer."""
-        if self.norm.casefold:
-            lower_ascii(data)
-        probed = self.probe(data, starts, ends, self.classes)
-        return probed, find_candidates(data, starts, ends, self.lookup.substrings)
+        """Everything that reads a whole `encode_batch` buffer (no GIL held): normalize it
+        character by character (flagging the documents with a joiner), probe the result;
+        and the GPT-4 substring candidates, which fold the original bytes themselves."""
+        folded = self.fold.fold(data, starts, ends)
+        probed = self.probe(folded[0], folded[1], folded[2])
+        return folded, probed, find_candidates(data, starts, ends, self.lookup.substrings)
 
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
-        encoded = encode_batch(batch.texts, self.norm)
+        encoded = encode_batch(batch.texts)
         return self.finish(batch, encoded, self.first_pass(*encoded))
 
     def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
@@ -232,7 +223,7 @@ class Matcher:
         with ThreadPoolExecutor(1) as kernel:
             pending: tuple[DocBatch, Encoded, Future[FirstPass]] | None = None
             for batch in batches:
-                encoded = encode_batch(batch.texts, self.norm)
+                encoded = encode_batch(batch.texts)
                 running = kernel.submit(self.first_pass, *encoded)
                 if pending is not None:
                     yield self.finish(pending[0], pending[1], pending[2].result())
@@ -245,23 +236,23 @@ class Matcher:
     ) -> tuple[I64, I64]:
         """Replace the hits and token counts of batch documents ``docs`` by those of
         ``texts``, their normalized bytes (already final: no flags)."""
-        again, again_tokens, _ = self.probe(*pack(texts), self.plain_classes)
+        again, again_tokens = self.probe(*pack(texts))
         again[:, H_DOC] = docs[again[:, H_DOC]]
         doc_tokens[docs] = again_tokens
         return np.concatenate([hits[~np.isin(hits[:, H_DOC], docs)], again]), doc_tokens
 
     def finish(self, batch: DocBatch, encoded: Encoded, first: FirstPass) -> BatchMatches:
-        """Redo the documents that need NFKC, then turn hits into spans with offsets, and
-        confirm GPT-4 candidates on the original texts."""
+        """Redo the documents with a joiner in Python, then turn hits into spans with
+        offsets, and confirm GPT-4 candidates on the original texts."""
         data, starts, ends = encoded
-        (hits, doc_tokens, flagged), candidates = first
+        (folded, folded_starts, folded_ends, segments), (hits, doc_tokens), candidates = first
+        joined = self._joined(data, folded, segments, len(starts))
         lk = self.lookup
         found = confirm(batch.texts, candidates, lk.substrings.strings)[:, 1]
         gpt4 = np.unique(np.column_stack([lk.sub_item[found], lk.sub_part[found]]), axis=0)
-        normalized: dict[int, bytes] = {}
-        if flagged.any():
-            # The kernel saw a token changer in these folded texts: `normalize` is the full one.
-            redo = np.flatnonzero(flagged)
+        normalized: dict[int, bytes] = {}  # documents normalized whole, in Python
+        if joined.any():
+            redo = np.flatnonzero(joined)
             for k in redo.tolist():
                 text = normalize_full(batch.texts[k], self.norm)
                 normalized[k] = text.encode("utf-8", "surrogatepass")
@@ -271,10 +262,12 @@ class Matcher:
         hit_docs = np.unique(hits[:, H_DOC])
 
         def final(k: int) -> bytes:
-            return normalized[k] if k in normalized else data[starts[k] : ends[k]].tobytes()
+            if k in normalized:
+                return normalized[k]
+            return folded[folded_starts[k] : folded_ends[k]].tobytes()
 
         aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
-        # Offsets: only documents with an aligned span need the (slow, Python) char map.
+        # Offsets: only documents with an aligned span need a char map.
         char_maps: dict[int, tuple[I64, I64]] = {}
         again = False
         for doc in np.unique(aligned.chains[:, C_DOC]).tolist():
@@ -282,12 +275,9 @@ class Matcher:
             if text.isascii():
                 continue  # byte offsets are char offsets
             if doc not in normalized:
-                folded = text.casefold() if self.norm.casefold else text
-                if len(folded) == len(text):
-                    # case folding expanded no character: normalized char k is original char k
-                    char_of_byte = _char_of_byte(final(doc))
-                    char_maps[doc] = (char_of_byte, char_of_byte + 1)
-                    continue
+                char_of_byte = self.fold.char_map(data, starts[doc], ends[doc])
+                char_maps[doc] = (char_of_byte, char_of_byte + 1)
+                continue
             pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
             piecewise = pieces.encode("utf-8", "surrogatepass")
             if piecewise != final(doc):
@@ -321,6 +311,28 @@ class Matcher:
             batch.lines,
         )
 
+    def _joined(
+        self, data: npt.NDArray[np.uint8], folded: npt.NDArray[np.uint8], segments: I64, docs: int
+    ) -> npt.NDArray[np.bool_]:
+        """Documents whose folding is not `normalize`'s: those with a joiner segment that
+        normalizes as a whole to other bytes than its characters one by one (a combining
+        accent after its letter). Most segments, like the vowel signs of Indic scripts, are
+        already normal; their verdicts are kept, keyed by the segment's bytes."""
+        joined = np.zeros(docs, dtype=np.bool_)
+        exact = self._segment_exact
+        if len(exact) > 1 << 16:
+            exact.clear()
+        for doc, a, b, c, d in segments.tolist():
+            if joined[doc]:
+                continue
+            piece = data[a:b].tobytes()
+            same = exact.get(piece)
+            if same is None:
+                whole = normalize_full(piece.decode("utf-8", "surrogatepass"), self.norm)
+                same = exact[piece] = whole.encode("utf-8", "surrogatepass") == bytes(folded[c:d])
+            joined[doc] = not same
+        return joined
+
     def _align(
         self, hits: I64, hit_docs: I64, texts: list[bytes]
     ) -> tuple[Alignment, npt.NDArray[np.float64]]:
@@ -334,7 +346,7 @@ class Matcher:
         )  # fmt: skip
         seeds[:, SD_DOC] = np.searchsorted(hit_docs, seeds[:, SD_DOC])
         data, starts, ends = pack(texts)
-        tokens = tokenize_spans(data, starts, ends, self.plain_classes)
+        tokens = tokenize_spans(data, starts, ends, self.classes)
         aligned = align(
             tokens, starts, seeds, lk.item_tok_ptr, lk.item_tok, lk.item_num, self.params
         )

@@ -19,14 +19,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from numba import njit
 
 from contam.atomic import atomic_file
 from contam.config import NormConfig, cache_root
 
-#: Character classes looked up by the tokenizer kernel, one byte per code point; the CHANGER
-#: bit marks a token changer (`token_changers`), so the kernel can flag texts that need NFKC.
-SEP, WORD, CJK, CHANGER = 0, 1, 2, 4
+#: Character classes looked up by the tokenizer kernel, one byte per code point.
+SEP, WORD, CJK = 0, 1, 2
 
 #: Bump when a table's definition below changes, so copies cached on disk are recomputed.
 TABLES_VERSION = 1
@@ -77,30 +75,10 @@ def pack(parts: list[bytes]) -> Packed:
     return data, ends - lengths, ends
 
 
-def encode_batch(texts: list[str], config: NormConfig) -> Packed:
-    """Non-ASCII texts case folded, all UTF-8 encoded into one writable buffer.
-
-    The scan kernel finishes `normalize` on it without the GIL: `lower_ascii` folds the ASCII
-    letters in place, and the CHANGER bit of `kernel_classes` flags the few texts that need
-    NFKC; only those are normalized again in Python and matched again.
-    """
-    return pack(
-        [
-            (t if t.isascii() or not config.casefold else t.casefold()).encode(
-                "utf-8", "surrogatepass"
-            )
-            for t in texts
-        ]
-    )
-
-
-@njit(cache=True, nogil=True)
-def lower_ascii(d):  # type: ignore[no-untyped-def]
-    """Lower-case the ASCII letters of a UTF-8 buffer in place (what casefold does to them)."""
-    for i in range(len(d)):
-        b = d[i]
-        if 65 <= b <= 90:
-            d[i] = b + 32
+def encode_batch(texts: list[str]) -> Packed:
+    """The texts as they are, UTF-8 encoded into one buffer: what the scan's kernels read
+    (`folding.fold_batch` normalizes it without the GIL)."""
+    return pack([t.encode("utf-8", "surrogatepass") for t in texts])
 
 
 def normalize_full(text: str, config: NormConfig) -> str:
@@ -121,7 +99,7 @@ def normalize_with_offsets(
     """Normalize piecewise, keeping where each output character came from.
 
     The text is cut before every character that cannot join the one before it under NFKC
-    (see `_joiners`), each piece is normalized alone, and output character ``k`` maps to the
+    (see `joiners`), each piece is normalized alone, and output character ``k`` maps to the
     original span ``[starts[k], ends[k])``. Callers compare the result with `normalize` and
     fall back to matching this output should they ever differ.
 
@@ -135,7 +113,7 @@ def normalize_with_offsets(
         return normalize(text, config), idx, idx + 1
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     first = np.ones(len(codes), dtype=np.bool_)  # a piece starts at each non-joiner
-    first[1:] = ~_joiners()[codes[1:]]
+    first[1:] = ~joiners()[codes[1:]]
     piece_start = np.flatnonzero(first)
     piece_end = np.append(piece_start[1:], len(codes))
     # Each piece's output: the character itself (most pieces), or an entry of a table of
@@ -252,7 +230,7 @@ def _composing() -> npt.NDArray[np.bool_]:
 
 @lru_cache(maxsize=1)
 @disk_cached
-def _joiners() -> npt.NDArray[np.bool_]:
+def joiners() -> npt.NDArray[np.bool_]:
     """Code points NFKC can merge with or reorder against the character before them:
     combining marks, second halves of canonical compositions, Hangul jamo vowels and finals,
     and characters whose NFKC form starts with one of those."""
@@ -269,13 +247,6 @@ def _joiners() -> npt.NDArray[np.bool_]:
 @lru_cache(maxsize=1)
 def _changer_chars() -> frozenset[str]:
     return frozenset(map(chr, np.flatnonzero(token_changers()).tolist()))
-
-
-@lru_cache(maxsize=4)
-def kernel_classes(cjk_chars: bool, changers: bool) -> npt.NDArray[np.uint8]:
-    """`char_classes`, with the CHANGER bit when asked: the scan kernel's lookup table."""
-    table = char_classes(cjk_chars)
-    return table | (token_changers().astype(np.uint8) * CHANGER) if changers else table
 
 
 @lru_cache(maxsize=2)

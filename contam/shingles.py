@@ -131,11 +131,10 @@ def finish(raw, length):  # type: ignore[no-untyped-def]
 def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
     """Cut ``d[s:e]`` (normalized UTF-8) into tokens; fill hashes and byte spans.
 
-    Returns (token count, whether a character carried the CHANGER bit). ``th``, ``ts``, ``te``
-    must hold ``e - s`` entries (a token has at least one byte).
+    Returns the token count. ``th``, ``ts``, ``te`` must hold ``e - s`` entries (a token has
+    at least one byte).
     """
     count = 0
-    changer = False
     i = s
     start = -1
     while i < e:
@@ -162,9 +161,6 @@ def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
             )
             w = 4
         cls = classes[cp]
-        if cls > 2:
-            changer = True
-            cls &= 3
         if cls == 1:
             if start < 0:
                 start = i
@@ -186,7 +182,7 @@ def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
         ts[count] = start
         te[count] = e
         count += 1
-    return count, changer
+    return count
 
 
 @njit(inline="always")
@@ -212,7 +208,7 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     tok_off = np.zeros(len(starts) + 1, dtype=np.int64)
     for k in range(len(starts)):
         base = tok_off[k]
-        count, _ = tokenize(d, starts[k], ends[k], classes, th[base:], ts[base:], te[base:])
+        count = tokenize(d, starts[k], ends[k], classes, th[base:], ts[base:], te[base:])
         tok_off[k + 1] = base + count
     used = tok_off[-1]
     return th[:used], ts[:used], te[:used], tok_off
@@ -379,7 +375,7 @@ def tokens(text: str, norm: NormConfig) -> list[str]:
     th = np.empty(size, dtype=np.uint64)
     ts = np.empty(size, dtype=np.int64)
     te = np.empty(size, dtype=np.int64)
-    count, _ = tokenize(
+    count = tokenize(
         as_bytes(data or b"\0"), 0, len(data), char_classes(norm.cjk_chars), th, ts, te
     )
     return [data[ts[k] : te[k]].decode() for k in range(count)]

@@ -8,10 +8,11 @@ match is identified if any of the three sampled evaluation substrings is a subst
 processed training example." Here "spaces and symbols" are the characters that are not
 `str.isalnum`, and case is kept (the report does not say it lower-cased).
 
-The scan finds them in two steps. `find_candidates` runs over the scan's batch buffer, which
-is case folded (`normalize.encode_batch` then `lower_ascii`), so it finds every document whose
-folded stream of alphanumerics holds a string's folded form: a superset of the true matches.
-`confirm` then checks the few candidates case-sensitively on the original texts.
+The scan finds them in two steps. `find_candidates` runs over the scan's batch buffer (the
+original texts, `normalize.encode_batch`) and case folds each character as it decodes it, so it
+finds every document whose folded stream of alphanumerics holds a string's folded form: a
+superset of the true matches. `confirm` then checks the few candidates case-sensitively on the
+original texts.
 
 Soundness of the folded search (no false negatives). `str.casefold` maps each character on
 its own (no context: unlike `lower`, it folds a final Σ to σ), so with ``F(c)`` the characters
@@ -305,20 +306,20 @@ def find_candidates(
     """(document, string id) for every table string whose folded form is in the folded stream
     of document ``data[starts[k]:ends[k]]``, sorted; a superset of the true matches.
 
-    ``data`` must be case folded as the scan's buffer is (`encode_batch` with casefold on,
-    then `lower_ascii`); ASCII capitals are folded here anyway. Holds no GIL in the kernel;
-    it allocates 20 bytes per byte of the longest document.
+    ``data`` is UTF-8 as `encode_batch` writes it; the kernel case folds every character.
+    Holds no GIL in the kernel; it allocates 20 bytes per byte of the longest document.
 
     Example:
-        >>> data, starts, ends = encode_batch(["THE quick brown fox, jumps!"], NormConfig())
-        >>> lower_ascii(data)
+        >>> data, starts, ends = encode_batch(["THE quick brown fox, jumps!"])
         >>> find_candidates(data, starts, ends, SubstringTable.build(["quickBROWNfoxjumps"]))
         array([[0, 0]])
     """
     if len(table.id_ptr) == 1 or len(starts) == 0:
         return np.zeros((0, 2), dtype=np.int64)
+    fold_of, fold_ptr, fold_codes = _casefolds()
     found = find_kernel(
-        data, starts, ends, stream_chars(), _ASCII_CODES, table.window,
+        data, starts, ends, stream_chars(), _ASCII_CODES, fold_of, fold_ptr, fold_codes,
+        table.window,
         base_power(table.window), table.bits, np.uint64(table.shift), table.keys, table.vals,
         table.group_pats, table.group_ptr, table.codes, table.code_ptr, table.ids,
         table.id_ptr, table.short_pats,
@@ -346,9 +347,31 @@ def confirm(texts: list[str], candidates: I64, strings: list[str]) -> I64:
     return out
 
 
+@lru_cache(maxsize=1)
+def _casefolds() -> tuple[npt.NDArray[np.int32], I64, npt.NDArray[np.int32]]:
+    """Every code point's case folding, for the kernel: ``fold_of[cp]`` is -1 where
+    ``chr(cp).casefold()`` is the character itself, else ``r``, and the folding's code points
+    are ``codes[ptr[r]:ptr[r+1]]`` (1 to 3 of them)."""
+    everything = "".join(map(chr, range(0x110000)))
+    changed: list[int] = []
+    for lo in range(0, 0x110000, 1024):
+        block = everything[lo : lo + 1024]
+        if block.casefold() != block:
+            changed += [lo + j for j, c in enumerate(block) if c.casefold() != c]
+    fold_of = np.full(0x110000, -1, dtype=np.int32)
+    fold_of[changed] = np.arange(len(changed), dtype=np.int32)
+    folds = [chr(cp).casefold() for cp in changed]
+    ptr = np.zeros(len(folds) + 1, dtype=np.int64)
+    np.cumsum([len(f) for f in folds], out=ptr[1:])
+    codes = np.array([ord(c) for f in folds for c in f], dtype=np.int32)
+    return fold_of, ptr, codes
+
+
 @njit(inline="always")
-def _decode(d, s, e, keep, ascii_codes, stream):  # type: ignore[no-untyped-def]
-    """Write the kept code points of UTF-8 ``d[s:e]`` to ``stream``; return their count.
+def _decode(d, s, e, keep, ascii_codes, fold_of, fold_ptr, fold_codes, stream):  # type: ignore[no-untyped-def]
+    """Write the kept code points of the case folding of UTF-8 ``d[s:e]`` to ``stream``;
+    return their count, at most ``e - s``: no character's folding keeps more code points than
+    it has UTF-8 bytes (a test pins this).
 
     ASCII is branch-free: every byte writes its code (0 when dropped) and only a kept one
     advances, as spaces and punctuation come too irregularly to predict (2x faster).
@@ -376,10 +399,20 @@ def _decode(d, s, e, keep, ascii_codes, stream):  # type: ignore[no-untyped-def]
             break  # truncated sequence (not from encode_batch): nothing kept
         for t in range(1, width):
             cp = (cp << 6) | np.int64(d[i + t] & 0x3F)
-        if cp < 0x110000 and keep[cp]:
-            stream[n] = cp
-            n += 1
         i += width
+        if cp >= 0x110000:
+            continue
+        r = fold_of[cp]
+        if r < 0:
+            if keep[cp]:
+                stream[n] = cp
+                n += 1
+            continue
+        for q in range(fold_ptr[r], fold_ptr[r + 1]):
+            c = fold_codes[q]
+            if keep[c]:
+                stream[n] = c
+                n += 1
     return n
 
 
@@ -410,6 +443,9 @@ def find_kernel(  # type: ignore[no-untyped-def]
     ends,
     keep,
     ascii_codes,
+    fold_of,
+    fold_ptr,
+    fold_codes,
     w,
     base_w,
     bits,
@@ -426,8 +462,8 @@ def find_kernel(  # type: ignore[no-untyped-def]
 ):
     """`find_candidates` without the GIL: int64[k, 2] rows (doc, string id), unsorted.
 
-    Per document: decode the UTF-8 into its stream of kept code points; roll the polynomial
-    of the last ``w`` of them and note the (few) windows whose filter bit is set; then look
+    Per document: decode the UTF-8 into its stream of kept, case folded code points; roll the
+    polynomial of the last ``w`` of them and note the (few) windows whose filter bit is set; look
     those up in the table, whose group names the patterns starting with that window, each
     compared in full (which also rules out hash collisions). Lookups kept out of the rolling
     loop keep that loop small: ~330 rather than ~290 MB/s, which rolling in chunks with a
@@ -444,7 +480,9 @@ def find_kernel(  # type: ignore[no-untyped-def]
     found = np.empty((64, 2), dtype=np.int64)
     count = 0
     for k in range(len(starts)):
-        n = _decode(d, starts[k], ends[k], keep, ascii_codes, stream[w:])
+        n = _decode(
+            d, starts[k], ends[k], keep, ascii_codes, fold_of, fold_ptr, fold_codes, stream[w:]
+        )
         raw = np.uint64(0)
         npass = 0
         for j in range(w, w + n):

@@ -6,8 +6,8 @@ from contam.normalize import (
     CJK,
     SEP,
     WORD,
-    _joiners,
     char_classes,
+    joiners,
     normalize,
     normalize_with_offsets,
 )
@@ -57,7 +57,7 @@ MIXED = "aZ 9.,'\nÉéßЖжǰİﬁ²Ｆ①\u0301e天下，。カー\u0915\u093f
 @given(st.text(alphabet=MIXED, min_size=1, max_size=40))
 def test_offsets_equal_normalizing_each_piece_alone(text: str) -> None:
     # reference: cut before every non-joiner, normalize each piece, repeat its span
-    cuts = [k for k in range(len(text)) if k == 0 or not _joiners()[ord(text[k])]]
+    cuts = [k for k in range(len(text)) if k == 0 or not joiners()[ord(text[k])]]
     pieces = list(zip(cuts, [*cuts[1:], len(text)], strict=True))
     outs = [normalize(text[a:b], NORM) for a, b in pieces]
     normalized, starts, ends = normalize_with_offsets(text, NORM)

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contam.config import NormConfig
 from contam.errors import ConfigError
-from contam.normalize import encode_batch, lower_ascii
+from contam.normalize import encode_batch
 from contam.substrings import (
     SubstringTable,
+    _casefolds,
     confirm,
     find_candidates,
     fold_text,
@@ -27,8 +27,7 @@ Pairs = set[tuple[int, int]]
 def run(docs: list[str], strings: list[str], min_chars: int = 16) -> tuple[Pairs, Pairs]:
     """Candidates and confirmed (doc, string id) pairs, the buffer built as the scan builds it."""
     table = SubstringTable.build(strings, min_chars)
-    data, starts, ends = encode_batch(docs, NormConfig())
-    lower_ascii(data)
+    data, starts, ends = encode_batch(docs)
     found = find_candidates(data, starts, ends, table)
     assert found.dtype == np.int64 and found.shape[1] == 2
     rows = [(d, s) for d, s in found.tolist()]
@@ -237,3 +236,23 @@ def test_kernel_and_confirm_equal_brute_force_default_window(
     # and with the documents, so groups and the full compare are exercised
     docs, strings = case
     assert run(docs, strings) == brute_force(docs, strings, 16)
+
+
+def test_no_folding_keeps_more_code_points_than_its_bytes() -> None:
+    """`find_kernel` sizes its stream by bytes, and folds each character as it decodes."""
+    keep = stream_chars()
+    fold_of, ptr, codes = _casefolds()
+    changed = np.flatnonzero(fold_of >= 0)
+    assert len(changed) > 1000  # Latin, Greek, Cyrillic, ... capitals; ß, ligatures
+    for cp in changed.tolist():
+        folded = codes[ptr[fold_of[cp]] : ptr[fold_of[cp] + 1]]
+        assert "".join(map(chr, folded)) == chr(cp).casefold()
+        assert keep[folded].sum() <= len(chr(cp).encode("utf-8", "surrogatepass"))
+
+
+def test_unfolded_buffer_finds_non_ascii_capitals() -> None:
+    """The buffer holds the original text: the kernel folds É, ß and Σ itself."""
+    found, confirmed = run(["ÉCOLE STRASSE ΣΟΦΙΑ ÉTÉ"], ["ÉcoleStraßeσοφιαété"])
+    assert found == {(0, 0)} and confirmed == set()
+    found, confirmed = run(["École Straße σοφια été"], ["ÉcoleStraßeσοφιαété"])
+    assert found == {(0, 0)} and confirmed == {(0, 0)}

@@ -1,0 +1,246 @@
+"""Batch normalization without the GIL: a table of every character's own normalized form.
+
+`normalize` runs NFKC and case folding on whole texts in Python. Case folding maps each
+character on its own, and so does NFKC unless a character can join the one before it
+(`normalize.joiners`: combining marks, the second halves of canonical compositions, Hangul
+vowel and final jamo). So a text without joiners normalizes to the concatenation of its
+characters' own normalized forms, and `fold_batch` does that with a table (`FoldTable`) over
+a whole batch buffer, in numba. Texts holding a joiner are flagged; the scan normalizes them
+in Python, as it did every text before. `fold_char_map` gives, for a folded text, the
+original character each output byte came from, so spans found in folded bytes map back to
+the document's characters.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from numba import njit
+
+from contam.config import NormConfig
+from contam.normalize import disk_cached, joiners, normalize_full
+
+#: `FoldTable.rep_of` entries that are not replacements.
+KEEP, JOIN, REPLACE = -1, -2, 0
+
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+Folded = tuple[U8, I64, I64, I64]  # out, out starts, out ends, joiner segments
+
+
+@dataclass(frozen=True, slots=True)
+class FoldTable:
+    """Each code point's own normalized form under one `NormConfig`.
+
+    ``rep_of[cp]`` is `KEEP` (the character normalizes to itself), `JOIN` (it can join the
+    character before it: texts holding one are normalized in Python) or the index ``r`` of
+    its replacement, the UTF-8 bytes ``rep_bytes[rep_ptr[r]:rep_ptr[r+1]]`` (possibly none:
+    some characters normalize away). ``ascii`` maps each ASCII byte (lower-cased when case
+    folding is on).
+    """
+
+    ascii: U8
+    rep_of: I32
+    rep_ptr: I64
+    rep_bytes: U8
+    expansion: int  # the most bytes a replacement has per byte of its character (11: U+FDFA)
+
+    @classmethod
+    @lru_cache(maxsize=4)
+    def build(cls, config: NormConfig) -> FoldTable:
+        """The table for ``config`` (the kinds are kept on disk; replacements take ~10 ms).
+
+        Example:
+            >>> table = FoldTable.build(NormConfig())
+            >>> table.replacement(ord("Ｆ")), table.rep_of[ord("天")] == KEEP
+            (b'f', True)
+        """
+        rep_of = _kinds(config).copy()
+        replaced = np.flatnonzero(rep_of == REPLACE)
+        reps = [normalize_full(chr(cp), config).encode("utf-8", "surrogatepass") for cp in
+                replaced.tolist()]  # fmt: skip
+        rep_of[replaced] = np.arange(len(replaced), dtype=np.int32)
+        rep_ptr = np.zeros(len(reps) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in reps], out=rep_ptr[1:])
+        ascii_map = np.arange(128, dtype=np.uint8)
+        if config.casefold:
+            ascii_map[65:91] += 32
+        for array in (ascii_map, rep_of, rep_ptr):
+            array.flags.writeable = False  # shared by threads and forked workers
+        rep_bytes = np.frombuffer(b"".join(reps) or b"\0", dtype=np.uint8)
+        widths = [len(chr(cp).encode("utf-8", "surrogatepass")) for cp in replaced.tolist()]
+        expansion = max([-(-len(r) // w) for r, w in zip(reps, widths, strict=True)], default=1)
+        return cls(ascii_map, rep_of, rep_ptr, rep_bytes, max(1, expansion))
+
+    def replacement(self, cp: int) -> bytes | None:
+        """The replacement bytes of code point ``cp``, or None when it has none."""
+        r = int(self.rep_of[cp])
+        return None if r < 0 else self.rep_bytes[self.rep_ptr[r] : self.rep_ptr[r + 1]].tobytes()
+
+    def fold(self, data: U8, starts: I64, ends: I64) -> Folded:
+        """`fold_batch` with this table, in room for the input and then, should replacements
+        outgrow that (never in real text), for the largest expansion; likewise the joiner
+        segments."""
+        room, rows = len(data) + 4096, 4096
+        while True:
+            segments = np.empty((rows, 5), dtype=np.int64)
+            *folded, fits = fold_batch(
+                data, starts, ends, self.ascii, self.rep_of, self.rep_ptr, self.rep_bytes, room,
+                segments,
+            )  # fmt: skip
+            if fits:
+                return tuple(folded)
+            room = max(room, self.expansion * len(data) + 64)
+            rows = min(2 * rows, len(data) // 2 + 1)  # a segment holds a 2-byte joiner
+
+    def char_map(self, data: U8, start: int, end: int) -> I64:
+        """`fold_char_map` with this table."""
+        return fold_char_map(data, start, end, self.rep_of, self.rep_ptr)  # type: ignore[no-any-return]
+
+
+@disk_cached
+def _kinds(config: NormConfig) -> I32:
+    """`KEEP`, `JOIN` or `REPLACE` for every code point (ASCII: `KEEP`, `fold_batch` maps it)."""
+    table = np.full(0x110000, KEEP, dtype=np.int32)
+    if config.nfkc:
+        table[joiners()] = JOIN
+    # Beyond plane 2 nothing case folds, and NFKC changes only CJK compatibility ideographs'
+    # supplement (plane 2, covered); a check below keeps that assumption honest.
+    for cp in range(0x80, 0x30000):
+        if table[cp] == KEEP and normalize_full(chr(cp), config) != chr(cp):
+            table[cp] = REPLACE
+    return table
+
+
+@lru_cache(maxsize=1)
+def _quiet_above_plane_2() -> bool:
+    """Whether no code point above plane 2 changes under NFKC or case folding (`_kinds`
+    relies on it; a test calls this, as a new Unicode version could add some)."""
+    return all(
+        unicodedata.normalize("NFKC", chr(cp)) == chr(cp) and chr(cp).casefold() == chr(cp)
+        for cp in range(0x30000, 0x110000)
+    )
+
+
+@njit(inline="always")
+def _decode(d, i):  # type: ignore[no-untyped-def]
+    """Code point and byte width of the UTF-8 sequence starting at ``d[i]`` (not ASCII)."""
+    b0 = d[i]
+    if b0 < 0xE0:
+        return (np.int64(b0 & 0x1F) << 6) | np.int64(d[i + 1] & 0x3F), 2
+    if b0 < 0xF0:
+        cp = (np.int64(b0 & 0x0F) << 12) | (np.int64(d[i + 1] & 0x3F) << 6)
+        return cp | np.int64(d[i + 2] & 0x3F), 3
+    cp = (np.int64(b0 & 0x07) << 18) | (np.int64(d[i + 1] & 0x3F) << 12)
+    return cp | (np.int64(d[i + 2] & 0x3F) << 6) | np.int64(d[i + 3] & 0x3F), 4
+
+
+@njit(cache=True, nogil=True)
+def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, room, segments):  # type: ignore[no-untyped-def]
+    """Normalize every UTF-8 text ``d[starts[k]:ends[k]]`` character by character into a
+    buffer of ``room`` bytes.
+
+    Returns (out, out_starts, out_ends, segments, whether ``room`` and the rows of
+    ``segments`` sufficed; when they did not, `FoldTable.fold` tries again with more; the
+    buffers are not grown here, as reassigning an array in this loop made it 3x slower).
+    Text k's
+    folded bytes are ``out[out_starts[k]:out_ends[k]]``. A `JOIN` character is copied as it
+    is: each run of them, with the character before it, is a row (text, input start, input
+    end, output start, output end) of ``segments``, whose folding is exact only if the
+    segment normalizes to itself as a whole (`Matcher` checks those few in Python).
+    """
+    out = np.empty(room, dtype=np.uint8)
+    out_starts = np.empty(len(starts), dtype=np.int64)
+    out_ends = np.empty(len(starts), dtype=np.int64)
+    count = 0
+    o = 0
+    for k in range(len(starts)):
+        out_starts[k] = o
+        i = starts[k]
+        e = ends[k]
+        piece_in = i  # where the last character that is not a joiner starts, in and out
+        piece_out = o
+        in_run = False
+        while i < e:
+            b = d[i]
+            if b < 0x80:
+                if o >= room:
+                    return out[:0], out_starts, out_ends, segments[:0], False
+                out[o] = ascii_map[b]
+                piece_in = i
+                piece_out = o
+                in_run = False
+                o += 1
+                i += 1
+                continue
+            cp, width = _decode(d, i)
+            r = rep_of[cp]
+            size = width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
+            if o + size > room:
+                return out[:0], out_starts, out_ends, segments[:0], False
+            if r == JOIN:
+                if not in_run:
+                    if count == len(segments):
+                        return out[:0], out_starts, out_ends, segments[:0], False
+                    segments[count, 0] = k
+                    segments[count, 1] = piece_in
+                    segments[count, 3] = piece_out
+                    count += 1
+                    in_run = True
+                segments[count - 1, 2] = i + width
+                segments[count - 1, 4] = o + width
+            else:
+                piece_in = i
+                piece_out = o
+                in_run = False
+            if r < 0:
+                for t in range(width):
+                    out[o + t] = d[i + t]
+            else:
+                lo = rep_ptr[r]
+                for t in range(size):
+                    out[o + t] = rep_bytes[lo + t]
+            o += size
+            i += width
+        out_ends[k] = o
+    return out[:o], out_starts, out_ends, segments[:count].copy(), True
+
+
+@njit(cache=True, nogil=True)
+def fold_char_map(d, s, e, rep_of, rep_ptr):  # type: ignore[no-untyped-def]
+    """For the folded form of the text ``d[s:e]`` (no `JOIN` character), the index of the
+    original character each output byte comes from."""
+    size = 0
+    i = s
+    while i < e:
+        if d[i] < 0x80:
+            size += 1
+            i += 1
+            continue
+        cp, width = _decode(d, i)
+        r = rep_of[cp]
+        size += width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
+        i += width
+    char_of = np.empty(size, dtype=np.int64)
+    o = 0
+    c = 0
+    i = s
+    while i < e:
+        if d[i] < 0x80:
+            width = 1
+            size = 1
+        else:
+            cp, width = _decode(d, i)
+            r = rep_of[cp]
+            size = width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
+        for t in range(size):
+            char_of[o + t] = c
+        o += size
+        c += 1
+        i += width
+    return char_of

@@ -1,0 +1,112 @@
+"""`fold_batch` must give exactly `normalize`'s bytes for every text without joiners, flag the
+joiner segments, and map every output byte back to its character."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from contam.config import NormConfig
+from contam.folding import JOIN, KEEP, FoldTable, _quiet_above_plane_2
+from contam.normalize import encode_batch, normalize_full
+
+NORM = NormConfig()
+TABLE = FoldTable.build(NORM)
+
+
+def fold(texts: list[str], norm: NormConfig = NORM) -> tuple[list[bytes], list[list[int]]]:
+    """Folded bytes per text, and the joiner segments as [text, in0, in1, out0, out1] rows."""
+    table = FoldTable.build(norm)
+    out, starts, ends, segments = table.fold(*encode_batch(texts))
+    return [out[a:b].tobytes() for a, b in zip(starts, ends, strict=True)], segments.tolist()
+
+
+def expected(text: str, norm: NormConfig = NORM) -> bytes:
+    return normalize_full(text, norm).encode("utf-8", "surrogatepass")
+
+
+def non_joiners() -> list[int]:
+    return [cp for cp in range(0x80, 0x30000) if TABLE.rep_of[cp] != JOIN]
+
+
+def test_every_character_between_letters_folds_as_normalize() -> None:
+    cps = non_joiners()
+    texts = [f"A{chr(cp)}b" for cp in cps]
+    got, segments = fold(texts)
+    assert segments == []
+    bad = [hex(cp) for cp, t, g in zip(cps, texts, got, strict=True) if g != expected(t)]
+    assert bad == []
+
+
+def test_random_runs_of_non_joiners_fold_as_normalize() -> None:
+    """Pairs and runs: a character's form never depends on its neighbours without joiners."""
+    rng = random.Random(7)
+    cps = non_joiners()
+    replaced = [cp for cp in cps if TABLE.rep_of[cp] >= 0]
+    pool = replaced * 3 + cps + list(range(0x20, 0x7F)) * 50
+    texts = [
+        "".join(chr(rng.choice(pool)) for _ in range(rng.randint(2, 6))) for _ in range(60_000)
+    ]
+    got, _ = fold(texts)
+    assert [t for t, g in zip(texts, got, strict=True) if g != expected(t)] == []
+
+
+ALPHABET = "aZ 9.,'\nÉéßЖжǰİﬁ²Ｆ①½㎏ﷺ天下，。カー\u0915\u093f\u1100\u1161\u0301Σς"
+
+
+@given(st.lists(st.text(alphabet=ALPHABET, max_size=30), min_size=1, max_size=6))
+def test_texts_with_exact_segments_fold_as_normalize(texts: list[str]) -> None:
+    """A text whose joiner segments each normalize to themselves folds exactly."""
+    data = encode_batch(texts)[0].tobytes()
+    got, segments = fold(texts)
+    inexact = {
+        doc
+        for doc, a, b, c, d in segments
+        if expected(data[a:b].decode()) != got[doc][c - sum(map(len, got[:doc])) :][: d - c]
+    }
+    for k, text in enumerate(texts):
+        if k not in inexact:
+            assert got[k] == expected(text)
+
+
+def test_segments_hold_each_joiner_run_with_the_character_before() -> None:
+    text = "x\u1100\u1161 e\u0301\u0302!"
+    got, segments = fold(["ab", text])
+    # offsets into the batch buffers: text 1 starts at byte 2 of both ("ab" folds 1:1);
+    # ᄀ then ᅡ at bytes 1..7 of the text; e then two 2-byte accents at 8..13
+    assert segments == [[1, 3, 9, 3, 9], [1, 10, 15, 10, 15]]
+    assert got[1] == text.encode()  # joiners copied as they are
+
+
+def test_char_map_names_the_character_of_every_output_byte() -> None:
+    text = "Ａﬁ天 x½"
+    data, starts, ends = encode_batch(["zz", text])
+    char_of = TABLE.char_map(data, int(starts[1]), int(ends[1]))
+    # a, f i, 天 (3 bytes), space, x, 1 ⁄ (3 bytes) 2
+    assert char_of.tolist() == [0, 1, 1, 2, 2, 2, 3, 4, 5, 5, 5, 5, 5]
+    assert len(char_of) == len(expected(text))
+
+
+def test_long_expansions_and_many_segments_get_room() -> None:
+    many = "e\u0301" * 5000
+    got, segments = fold(["ﷺ" * 3000, many])
+    assert got[0] == expected("ﷺ" * 3000) and len(got[0]) == 33 * 3000
+    assert len(segments) == 5000 and got[1] == many.encode()
+
+
+def test_empty_texts() -> None:
+    assert fold(["", "A", ""])[0] == [b"", b"a", b""]
+
+
+def test_settings_off_fold_less() -> None:
+    plain = NormConfig(nfkc=False, casefold=False)
+    assert fold(["ÉＦ\u0301"], plain) == (["ÉＦ\u0301".encode()], [])
+    case_only = NormConfig(nfkc=False)
+    assert fold(["ÉＦ ﬁ"], case_only)[0] == ["éｆ fi".encode()]
+    assert FoldTable.build(case_only).rep_of[0x301] == KEEP  # no NFKC: nothing joins
+
+
+def test_nothing_above_plane_2_changes() -> None:
+    assert _quiet_above_plane_2()
