@@ -53,6 +53,9 @@ from contam.records import DocBatch
 from contam.shingles import (
     BASE,
     base_power,
+    bits_build,
+    bits_log,
+    bits_maybe,
     bloom_maybe,
     finish,
     grow_rows,
@@ -92,6 +95,8 @@ def probe_docs(  # type: ignore[no-untyped-def]
     bloom,
     prefix_keys,
     prefix_vals,
+    prefix_bits,
+    prefix_shift,
     short_keys,
     short_vals,
 ):
@@ -100,7 +105,8 @@ def probe_docs(  # type: ignore[no-untyped-def]
     Returns (hits int64[h, 5] with the `contam.align.H_DOC` ... `H_LEN` columns, tokens per
     document).
     One loop rolls both the n-gram hash and, when the index has short items, the hash of the
-    last ``k0`` tokens, whose rare hits in the prefix table are extended token by token.
+    last ``k0`` tokens, whose rare hits in the prefix table (behind a one-bit filter: a table
+    probe at every token cost a quarter of the kernel) are extended token by token.
     """
     th, ts, te = token_buffers(starts, ends)
     hits = np.empty((256, HIT_COLUMNS), dtype=np.int64)
@@ -135,7 +141,12 @@ def probe_docs(  # type: ignore[no-untyped-def]
             raw_k = raw_k * BASE + t
             if j >= k0:
                 raw_k = raw_k - th[j - k0] * base_k0
-            if j < k0 - 1 or table_get(prefix_keys, prefix_vals, prefix_key(raw_k)) < 0:
+            if j < k0 - 1:
+                continue
+            key = prefix_key(raw_k)
+            if not bits_maybe(prefix_bits, prefix_shift, key):
+                continue
+            if table_get(prefix_keys, prefix_vals, key) < 0:
                 continue
             first = j - k0 + 1
             ext = raw_k
@@ -191,6 +202,10 @@ class Matcher:
         self._segment_exact: dict[bytes, bool] = {}  # joiner segment -> folds exactly
         self.classes = char_classes(norm.cjk_chars)
         self.classes.flags.writeable = False  # shared tables, read-only like the lookup's
+        prefixes = lookup.prefix_keys[lookup.prefix_keys != 0]
+        log_bits = bits_log(len(prefixes))
+        self.prefix_bits = bits_build(prefixes, log_bits)
+        self.prefix_shift = np.uint64(64 - log_bits)
         self.base_n = base_power(lookup.n)
         self.base_k0 = base_power(lookup.short_min)
 
@@ -201,7 +216,7 @@ class Matcher:
         return probe_docs(  # type: ignore[no-any-return]
             data, starts, ends, self.classes, lk.n, self.base_n, lk.short_min, self.base_k0,
             lk.gram_keys, lk.gram_vals, lk.bloom, lk.prefix_keys, lk.prefix_vals,
-            lk.short_keys, lk.short_vals,
+            self.prefix_bits, self.prefix_shift, lk.short_keys, lk.short_vals,
         )  # fmt: skip
 
     def first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:

@@ -72,7 +72,7 @@ def _round(acc, lane):  # type: ignore[no-untyped-def]
     return acc * _P1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def xxh64(d, s, e):  # type: ignore[no-untyped-def]
     """xxh64 with seed 0 of ``d[s:e]`` (a uint8 array)."""
     length = e - s
@@ -127,7 +127,7 @@ def finish(raw, length):  # type: ignore[no-untyped-def]
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
     """Cut ``d[s:e]`` (normalized UTF-8) into tokens; fill hashes and byte spans.
 
@@ -332,6 +332,37 @@ def _bloom_bits(h):  # type: ignore[no-untyped-def]
         | (U64(1) << ((g >> U64(52)) & U64(63)))
         | (U64(1) << ((g >> U64(46)) & U64(63)))
     )
+
+
+#: Multiplier of the one-bit filters (`bits_build`), which spreads a key's bits to the top.
+BITS_MIX = U64(0x9E3779B97F4A7C15)
+
+
+def bits_log(count: int, bits_per_key: int = 32) -> int:
+    """log2 of a one-bit filter's size for ``count`` keys: a random key passes with
+    probability about 1/``bits_per_key`` (1/32 to 1/64 after rounding up), and the array,
+    256 KB for 64k keys, stays in L2."""
+    return max(12, (count * bits_per_key - 1).bit_length())
+
+
+@njit(cache=True)
+def bits_build(keys, log_bits):  # type: ignore[no-untyped-def]
+    """A one-bit filter over ``2**log_bits`` bits: bit ``(key * BITS_MIX) >> (64 - log_bits)``
+    set for every key. One bit, not a 3-bit bloom: fewer operations at every position, for
+    filters probed at every token or character and passed rarely."""
+    bits = np.zeros(1 << (log_bits - 6), dtype=np.uint64)
+    shift = U64(64 - log_bits)
+    for key in keys:
+        f = (key * BITS_MIX) >> shift
+        bits[f >> U64(6)] |= U64(1) << (f & U64(63))
+    return bits
+
+
+@njit(inline="always")
+def bits_maybe(bits, shift, key):  # type: ignore[no-untyped-def]
+    """False when ``key`` is surely not in the `bits_build` filter (``shift`` = 64 - log)."""
+    f = (key * BITS_MIX) >> shift
+    return (bits[f >> U64(6)] >> (f & U64(63))) & U64(1) != U64(0)
 
 
 @njit(inline="always")

@@ -49,7 +49,17 @@ from numba import njit
 
 from contam.errors import ConfigError
 from contam.normalize import disk_cached
-from contam.shingles import BASE, base_power, grow_rows, prefix_key, table_build, table_get
+from contam.shingles import (
+    BASE,
+    base_power,
+    bits_build,
+    bits_log,
+    bits_maybe,
+    grow_rows,
+    prefix_key,
+    table_build,
+    table_get,
+)
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -69,13 +79,8 @@ _NOT_ALNUM = re.compile(r"[\W_]+")
 _ASCII_CODES = np.array(
     [ord(chr(b).lower()) if chr(b).isalnum() else 0 for b in range(128)], dtype=np.int32
 )
-#: Filter bits per indexed string window. A random position passes with probability about
-#: windows/bits, 1/32 to 1/64 after rounding up to a power of 2, and a pass costs a table
-#: probe. One bit per window rather than a 3-bit bloom: fewer operations at each position
-#: (the kernel ran at ~330 rather than ~275 MB/s on English text), and the array, 256 KB
-#: for 64k windows, stays in L2.
-FILTER_BITS_PER_KEY = 32
-_MIX = np.uint64(0x9E3779B97F4A7C15)
+# The window filter is `shingles.bits_build`'s: one bit per window rather than a 3-bit bloom
+# made the kernel run at ~330 rather than ~275 MB/s on English text.
 # Seeds the label draw apart from the input draw, so a changed label keeps the input picks.
 _LABEL_SEED = 0x5F3759DF
 
@@ -190,7 +195,8 @@ class SubstringTable:
     Strings with the same folded form share one pattern: ``codes[code_ptr[p]:code_ptr[p+1]]``
     are the folded code points of pattern ``p`` and ``ids[id_ptr[p]:id_ptr[p+1]]`` its
     string ids. A pattern at least ``window`` long is found through ``raw``, the polynomial
-    of its first ``window`` code points: bit ``(raw * _MIX) >> shift`` of ``bits`` is set,
+    of its first ``window`` code points: it passes the one-bit filter ``bits``, ``shift``
+    (`shingles.bits_build`),
     and ``keys/vals`` map ``prefix_key(raw)`` to a group, whose patterns are
     ``group_pats[group_ptr[g]:group_ptr[g+1]]`` (distinct windows may share a key, as
     `prefix_key` merges rolls differing in the lowest bit: the full compare sorts them out).
@@ -247,7 +253,7 @@ class SubstringTable:
         order = np.argsort(pat_keys, kind="stable")
         unique, first = np.unique(pat_keys[order], return_index=True)
         keys, vals = table_build(unique)
-        log_bits = max(12, (len(raws) * FILTER_BITS_PER_KEY - 1).bit_length())
+        log_bits = bits_log(len(raws))
         return cls(
             strings=stripped,
             window=min_chars,
@@ -259,7 +265,7 @@ class SubstringTable:
             vals=vals,
             group_pats=long_pats[order],
             group_ptr=np.append(first, len(order)).astype(np.int64),
-            bits=_filter_build(raws, log_bits),
+            bits=bits_build(raws, log_bits),
             shift=64 - log_bits,
             short_pats=np.flatnonzero(lengths < min_chars),
         )
@@ -287,17 +293,6 @@ def _prefix_keys(raws):  # type: ignore[no-untyped-def]
     for q in range(len(raws)):
         out[q] = prefix_key(raws[q])
     return out
-
-
-@njit(cache=True)
-def _filter_build(raws, log_bits):  # type: ignore[no-untyped-def]
-    """The kernel's filter: one bit per window roll among ``2**log_bits``."""
-    bits = np.zeros(1 << (log_bits - 6), dtype=np.uint64)
-    shift = np.uint64(64 - log_bits)
-    for raw in raws:
-        f = (raw * _MIX) >> shift
-        bits[f >> np.uint64(6)] |= np.uint64(1) << (f & np.uint64(63))
-    return bits
 
 
 def find_candidates(
@@ -487,8 +482,7 @@ def find_kernel(  # type: ignore[no-untyped-def]
         npass = 0
         for j in range(w, w + n):
             raw = raw * BASE + (np.uint64(stream[j]) - np.uint64(stream[j - w]) * base_w)
-            f = (raw * _MIX) >> shift
-            if (bits[f >> np.uint64(6)] >> (f & np.uint64(63))) & np.uint64(1):
+            if bits_maybe(bits, shift, raw):
                 pass_raw[npass] = raw
                 pass_first[npass] = j - 2 * w + 1  # where the window starts in the document
                 npass += 1
