@@ -219,32 +219,50 @@ class Matcher:
             self.prefix_bits, self.prefix_shift, lk.short_keys, lk.short_vals,
         )  # fmt: skip
 
-    def first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
-        """Everything that reads a whole `encode_batch` buffer (no GIL held): normalize it
-        character by character (flagging the documents with a joiner), probe the result;
-        and the GPT-4 substring candidates, which fold the original bytes themselves."""
+    def fold_and_probe(
+        self, data: npt.NDArray[np.uint8], starts: I64, ends: I64
+    ) -> tuple[Folded, Probed]:
+        """Normalize an `encode_batch` buffer character by character (noting the joiner
+        segments) and probe the result; no GIL held."""
         folded = self.fold.fold(data, starts, ends)
-        probed = self.probe(folded[0], folded[1], folded[2])
-        return folded, probed, find_candidates(data, starts, ends, self.lookup.substrings)
+        return folded, self.probe(folded[0], folded[1], folded[2])
+
+    def candidates(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> I64:
+        """The GPT-4 substring candidates of an `encode_batch` buffer (the kernel folds the
+        original bytes itself); no GIL held."""
+        return find_candidates(data, starts, ends, self.lookup.substrings)
 
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
         encoded = encode_batch(batch.texts)
-        return self.finish(batch, encoded, self.first_pass(*encoded))
+        first = (*self.fold_and_probe(*encoded), self.candidates(*encoded))
+        return self.finish(batch, encoded, first)
 
     def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
-        """`match` over a stream, the kernel of one batch running (without the GIL) in a
-        thread while the next batch is read and encoded."""
-        with ThreadPoolExecutor(1) as kernel:
-            pending: tuple[DocBatch, Encoded, Future[FirstPass]] | None = None
+        """`match` over a stream: the two kernels of one batch run (without the GIL) in two
+        threads while the next batch is read and encoded, so one scan process keeps about two
+        cores busy."""
+        with ThreadPoolExecutor(2) as kernels:
+            pending: tuple[DocBatch, Encoded, Future[tuple[Folded, Probed]], Future[I64]] | None
+            pending = None
             for batch in batches:
                 encoded = encode_batch(batch.texts)
-                running = kernel.submit(self.first_pass, *encoded)
+                probing = kernels.submit(self.fold_and_probe, *encoded)
+                searching = kernels.submit(self.candidates, *encoded)
                 if pending is not None:
-                    yield self.finish(pending[0], pending[1], pending[2].result())
-                pending = (batch, encoded, running)
+                    yield self._finish_pending(*pending)
+                pending = (batch, encoded, probing, searching)
             if pending is not None:
-                yield self.finish(pending[0], pending[1], pending[2].result())
+                yield self._finish_pending(*pending)
+
+    def _finish_pending(
+        self,
+        batch: DocBatch,
+        encoded: Encoded,
+        probing: Future[tuple[Folded, Probed]],
+        searching: Future[I64],
+    ) -> BatchMatches:
+        return self.finish(batch, encoded, (*probing.result(), searching.result()))
 
     def _rematch(
         self, hits: I64, doc_tokens: I64, docs: I64, texts: list[bytes]

@@ -67,11 +67,12 @@ Packed = tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64], npt.NDArray[np.int6
 
 
 def pack(parts: list[bytes]) -> Packed:
-    """UTF-8 texts in one writable buffer: (data, starts, ends), text k is
-    ``data[starts[k]:ends[k]]`` (the shape every kernel reads)."""
+    """UTF-8 texts in one read-only buffer: (data, starts, ends), text k is
+    ``data[starts[k]:ends[k]]`` (the shape every kernel reads; none writes to it, so the
+    joined bytes are not copied again)."""
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
     ends = np.cumsum(lengths)
-    data = np.frombuffer(bytearray(b"".join(parts) or b"\0"), dtype=np.uint8)
+    data = np.frombuffer(b"".join(parts) or b"\0", dtype=np.uint8)
     return data, ends - lengths, ends
 
 

@@ -55,8 +55,9 @@ def test_every_item_text_as_a_document_is_found(tmp_path_factory, texts: list[st
     assert matched_items >= expected
     own = {}
     for doc, item, first, end, c0, c1, _, edits, _ in chains.tolist():
-        assert 0 <= c0 < c1 <= len(texts[doc]) and edits == 0
-        if doc == item:
+        assert 0 <= c0 < c1 <= len(texts[doc])
+        # another item can align with edits ("カカカ" in "カカ9カ"); an own copy needs none
+        if doc == item and edits == 0:
             own[item] = max(own.get(item, 0), end - first)
     for item in expected:  # an item's own copy aligns all its tokens
         assert own[item] == len(tokens(texts[item], NORM))
