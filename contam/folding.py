@@ -13,7 +13,6 @@ the document's characters.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +22,7 @@ from numba import njit
 
 from contam.config import NormConfig
 from contam.normalize import disk_cached, joiners, normalize_full
+from contam.shingles import utf8_char
 
 #: `FoldTable.rep_of` entries that are not replacements.
 KEEP, JOIN, REPLACE = -1, -2, 0
@@ -109,35 +109,11 @@ def _kinds(config: NormConfig) -> I32:
     table = np.full(0x110000, KEEP, dtype=np.int32)
     if config.nfkc:
         table[joiners()] = JOIN
-    # Beyond plane 2 nothing case folds, and NFKC changes only CJK compatibility ideographs'
-    # supplement (plane 2, covered); a check below keeps that assumption honest.
+    # Beyond plane 2 nothing changes under NFKC or case folding (a test keeps this honest).
     for cp in range(0x80, 0x30000):
         if table[cp] == KEEP and normalize_full(chr(cp), config) != chr(cp):
             table[cp] = REPLACE
     return table
-
-
-@lru_cache(maxsize=1)
-def _quiet_above_plane_2() -> bool:
-    """Whether no code point above plane 2 changes under NFKC or case folding (`_kinds`
-    relies on it; a test calls this, as a new Unicode version could add some)."""
-    return all(
-        unicodedata.normalize("NFKC", chr(cp)) == chr(cp) and chr(cp).casefold() == chr(cp)
-        for cp in range(0x30000, 0x110000)
-    )
-
-
-@njit(inline="always")
-def _decode(d, i):  # type: ignore[no-untyped-def]
-    """Code point and byte width of the UTF-8 sequence starting at ``d[i]`` (not ASCII)."""
-    b0 = d[i]
-    if b0 < 0xE0:
-        return (np.int64(b0 & 0x1F) << 6) | np.int64(d[i + 1] & 0x3F), 2
-    if b0 < 0xF0:
-        cp = (np.int64(b0 & 0x0F) << 12) | (np.int64(d[i + 1] & 0x3F) << 6)
-        return cp | np.int64(d[i + 2] & 0x3F), 3
-    cp = (np.int64(b0 & 0x07) << 18) | (np.int64(d[i + 1] & 0x3F) << 12)
-    return cp | (np.int64(d[i + 2] & 0x3F) << 6) | np.int64(d[i + 3] & 0x3F), 4
 
 
 @njit(cache=True, nogil=True)
@@ -178,7 +154,7 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, room, seg
                 o += 1
                 i += 1
                 continue
-            cp, width = _decode(d, i)
+            cp, width = utf8_char(d, i)
             r = rep_of[cp]
             size = width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
             if o + size > room:
@@ -222,7 +198,7 @@ def fold_char_map(d, s, e, rep_of, rep_ptr):  # type: ignore[no-untyped-def]
             size += 1
             i += 1
             continue
-        cp, width = _decode(d, i)
+        cp, width = utf8_char(d, i)
         r = rep_of[cp]
         size += width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
         i += width
@@ -235,7 +211,7 @@ def fold_char_map(d, s, e, rep_of, rep_ptr):  # type: ignore[no-untyped-def]
             width = 1
             size = 1
         else:
-            cp, width = _decode(d, i)
+            cp, width = utf8_char(d, i)
             r = rep_of[cp]
             size = width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
         for t in range(size):

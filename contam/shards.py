@@ -136,9 +136,9 @@ class ShardReader:
         batch = DocBatch(str(self.path))
         try:
             if fmt == ".parquet":
-                pieces = _one_by_one(self._parquet_docs())
+                pieces = self._parquet_pieces()
             elif fmt == ".txt":
-                pieces = _one_by_one(self._txt_docs())
+                pieces = self._txt_pieces()
             else:
                 pieces = self._jsonl_pieces(fmt or "")
             for lines, doc_ids, texts in pieces:
@@ -248,7 +248,7 @@ class ShardReader:
                 yield numbers, doc_ids, texts
             self.stats.sha256 = raw.hexdigest_to_end()  # gzip padding past the data counts
 
-    def _parquet_docs(self) -> Iterator[tuple[int, str, str]]:
+    def _parquet_pieces(self) -> Iterator[Piece]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -269,18 +269,24 @@ class ShardReader:
         size = self.path.stat().st_size
         try:
             for group in range(pf.num_row_groups):
+                numbers: list[int] = []  # a piece per row group
+                doc_ids: list[str] = []
+                texts: list[str] = []
                 for record in pf.read_row_group(group, columns=columns).to_pylist():
                     line += 1
                     doc = self._doc(record, line)
                     if doc is not None:
-                        yield doc
+                        numbers.append(doc[0])
+                        doc_ids.append(doc[1])
+                        texts.append(doc[2])
+                yield numbers, doc_ids, texts
                 self._progress(size * (group + 1) // max(1, pf.num_row_groups))
         except pa.ArrowInvalid as e:
             raise ShardError(f"{self.path}: corrupt Parquet near row {line} ({e})") from e
         with open(self.path, "rb") as file:
             self.stats.sha256 = _Hashing(file).hexdigest_to_end()
 
-    def _txt_docs(self) -> Iterator[tuple[int, str, str]]:
+    def _txt_pieces(self) -> Iterator[Piece]:
         data = self.path.read_bytes()
         self._progress(len(data))
         self.stats.sha256 = hashlib.sha256(data).hexdigest()
@@ -293,7 +299,7 @@ class ShardReader:
         if not text.strip():
             return
         self.stats.records += 1
-        yield 1, self.path.name, text
+        yield [1], [self.path.name], [text]
 
 
 class _Hashing:
@@ -364,12 +370,6 @@ class _ZstdFrames:
             parts.append(self.frame.decompress(chunk))
             chunk = self.frame.unused_data if self.frame.eof else b""
         return b"".join(parts)
-
-
-def _one_by_one(docs: Iterator[tuple[int, str, str]]) -> Iterator[Piece]:
-    """(line, doc id, text) documents as pieces of one."""
-    for line, doc_id, text in docs:
-        yield [line], [doc_id], [text]
 
 
 def _reason(e: BaseException) -> str:

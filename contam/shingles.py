@@ -127,6 +127,21 @@ def finish(raw, length):  # type: ignore[no-untyped-def]
     return h
 
 
+@njit(inline="always")
+def utf8_char(d, i):  # type: ignore[no-untyped-def]
+    """Code point and byte width of the (valid) UTF-8 sequence starting at ``d[i]``."""
+    b0 = d[i]
+    if b0 < 0x80:
+        return np.int64(b0), 1
+    if b0 < 0xE0:
+        return (np.int64(b0 & 0x1F) << 6) | np.int64(d[i + 1] & 0x3F), 2
+    if b0 < 0xF0:
+        cp = (np.int64(b0 & 0x0F) << 12) | (np.int64(d[i + 1] & 0x3F) << 6)
+        return cp | np.int64(d[i + 2] & 0x3F), 3
+    cp = (np.int64(b0 & 0x07) << 18) | (np.int64(d[i + 1] & 0x3F) << 12)
+    return cp | (np.int64(d[i + 2] & 0x3F) << 6) | np.int64(d[i + 3] & 0x3F), 4
+
+
 @njit(cache=True, inline="always")
 def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
     """Cut ``d[s:e]`` (normalized UTF-8) into tokens; fill hashes and byte spans.
@@ -138,28 +153,7 @@ def tokenize(d, s, e, classes, th, ts, te):  # type: ignore[no-untyped-def]
     i = s
     start = -1
     while i < e:
-        b0 = d[i]
-        if b0 < 0x80:
-            cp = np.int64(b0)
-            w = 1
-        elif b0 < 0xE0:
-            cp = (np.int64(b0 & 0x1F) << 6) | np.int64(d[i + 1] & 0x3F)
-            w = 2
-        elif b0 < 0xF0:
-            cp = (
-                (np.int64(b0 & 0x0F) << 12)
-                | (np.int64(d[i + 1] & 0x3F) << 6)
-                | np.int64(d[i + 2] & 0x3F)
-            )
-            w = 3
-        else:
-            cp = (
-                (np.int64(b0 & 0x07) << 18)
-                | (np.int64(d[i + 1] & 0x3F) << 12)
-                | (np.int64(d[i + 2] & 0x3F) << 6)
-                | np.int64(d[i + 3] & 0x3F)
-            )
-            w = 4
+        cp, w = utf8_char(d, i)
         cls = classes[cp]
         if cls == 1:
             if start < 0:

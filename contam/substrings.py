@@ -156,18 +156,40 @@ def _draw(text: str, first: int, count: int, length: int, rng: random.Random) ->
 
 
 @lru_cache(maxsize=1)
-def _dropped() -> frozenset[str]:
-    """Alphanumerics that `str.casefold` makes out of a non-alphanumeric (ι, from U+0345)."""
-    out: set[str] = set()
+@disk_cached
+def _casefold_index() -> npt.NDArray[np.int32]:
+    """-1 where ``chr(cp).casefold()`` is the character itself, else the rank of ``cp`` among
+    the ~1,400 code points that fold to something else (a scan of every code point, kept on
+    disk like the tokenizer's tables)."""
     everything = "".join(map(chr, range(0x110000)))
+    changed: list[int] = []
     for lo in range(0, 0x110000, 1024):
         block = everything[lo : lo + 1024]
-        if block.casefold() == block:
-            continue
-        for c in block:
-            if not c.isalnum():
-                out.update(x for x in c.casefold() if x.isalnum())
-    return frozenset(out)
+        if block.casefold() != block:
+            changed += [lo + j for j, c in enumerate(block) if c.casefold() != c]
+    fold_of = np.full(0x110000, -1, dtype=np.int32)
+    fold_of[changed] = np.arange(len(changed), dtype=np.int32)
+    return fold_of
+
+
+@lru_cache(maxsize=1)
+def _casefolds() -> tuple[npt.NDArray[np.int32], I64, npt.NDArray[np.int32]]:
+    """Every code point's case folding, for the kernel: ``fold_of[cp]`` is -1 where
+    ``chr(cp).casefold()`` is the character itself, else ``r``, and the folding's code points
+    are ``codes[ptr[r]:ptr[r+1]]`` (1 to 3 of them)."""
+    fold_of = _casefold_index()
+    folds = [chr(cp).casefold() for cp in np.flatnonzero(fold_of >= 0).tolist()]
+    ptr = np.zeros(len(folds) + 1, dtype=np.int64)
+    np.cumsum([len(f) for f in folds], out=ptr[1:])
+    codes = np.array([ord(c) for f in folds for c in f], dtype=np.int32)
+    return fold_of, ptr, codes
+
+
+@lru_cache(maxsize=1)
+def _dropped() -> frozenset[str]:
+    """Alphanumerics that `str.casefold` makes out of a non-alphanumeric (ι, from U+0345)."""
+    changed = map(chr, np.flatnonzero(_casefold_index() >= 0).tolist())
+    return frozenset(x for c in changed if not c.isalnum() for x in c.casefold() if x.isalnum())
 
 
 @lru_cache(maxsize=1)
@@ -196,9 +218,8 @@ class SubstringTable:
     are the folded code points of pattern ``p`` and ``ids[id_ptr[p]:id_ptr[p+1]]`` its
     string ids. A pattern at least ``window`` long is found through ``raw``, the polynomial
     of its first ``window`` code points: it passes the one-bit filter ``bits``, ``shift``
-    (`shingles.bits_build`),
-    and ``keys/vals`` map ``prefix_key(raw)`` to a group, whose patterns are
-    ``group_pats[group_ptr[g]:group_ptr[g+1]]`` (distinct windows may share a key, as
+    (`shingles.bits_build`), and ``keys/vals`` map ``prefix_key(raw)`` to a group, whose
+    patterns are ``group_pats[group_ptr[g]:group_ptr[g+1]]`` (distinct windows may share a key, as
     `prefix_key` merges rolls differing in the lowest bit: the full compare sorts them out).
     ``short_pats`` are the rare patterns that folding made shorter than ``window`` (strings
     of Greek capitals rich in iotas); the kernel searches for them directly.
@@ -340,26 +361,6 @@ def confirm(texts: list[str], candidates: I64, strings: list[str]) -> I64:
         keep[r] = strip_text(strings[sid]) in docs[doc]
     out: I64 = candidates[keep]
     return out
-
-
-@lru_cache(maxsize=1)
-def _casefolds() -> tuple[npt.NDArray[np.int32], I64, npt.NDArray[np.int32]]:
-    """Every code point's case folding, for the kernel: ``fold_of[cp]`` is -1 where
-    ``chr(cp).casefold()`` is the character itself, else ``r``, and the folding's code points
-    are ``codes[ptr[r]:ptr[r+1]]`` (1 to 3 of them)."""
-    everything = "".join(map(chr, range(0x110000)))
-    changed: list[int] = []
-    for lo in range(0, 0x110000, 1024):
-        block = everything[lo : lo + 1024]
-        if block.casefold() != block:
-            changed += [lo + j for j, c in enumerate(block) if c.casefold() != c]
-    fold_of = np.full(0x110000, -1, dtype=np.int32)
-    fold_of[changed] = np.arange(len(changed), dtype=np.int32)
-    folds = [chr(cp).casefold() for cp in changed]
-    ptr = np.zeros(len(folds) + 1, dtype=np.int64)
-    np.cumsum([len(f) for f in folds], out=ptr[1:])
-    codes = np.array([ord(c) for f in folds for c in f], dtype=np.int32)
-    return fold_of, ptr, codes
 
 
 @njit(inline="always")

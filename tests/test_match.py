@@ -1,5 +1,5 @@
-"""The matcher's in-kernel normalization (ASCII folding, CASED and CHANGER flags) must give
-exactly the tokens of `normalize`, the function items go through."""
+"""The matcher's in-kernel normalization (`folding`, and Python for documents with an inexact
+joiner segment) must give exactly the tokens of `normalize`, the function items go through."""
 
 from __future__ import annotations
 
