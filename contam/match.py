@@ -44,7 +44,6 @@ from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
 from contam.normalize import (
     char_classes,
-    encode_batch,
     normalize_full,
     normalize_with_offsets,
     pack,
@@ -222,31 +221,30 @@ class Matcher:
     def fold_and_probe(
         self, data: npt.NDArray[np.uint8], starts: I64, ends: I64
     ) -> tuple[Folded, Probed]:
-        """Normalize an `encode_batch` buffer character by character (noting the joiner
+        """Normalize a batch's UTF-8 buffer character by character (noting the joiner
         segments) and probe the result; no GIL held."""
         folded = self.fold.fold(data, starts, ends)
         return folded, self.probe(folded[0], folded[1], folded[2])
 
     def candidates(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> I64:
-        """The GPT-4 substring candidates of an `encode_batch` buffer (the kernel folds the
+        """The GPT-4 substring candidates of a batch's UTF-8 buffer (the kernel folds the
         original bytes itself); no GIL held."""
         return find_candidates(data, starts, ends, self.lookup.substrings)
 
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
-        encoded = encode_batch(batch.texts)
+        encoded = (batch.data, batch.starts, batch.ends)
         first = (*self.fold_and_probe(*encoded), self.candidates(*encoded))
         return self.finish(batch, encoded, first)
 
     def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
         """`match` over a stream: the two kernels of one batch run (without the GIL) in two
-        threads while the next batch is read and encoded, so one scan process keeps about two
-        cores busy."""
+        threads while the next batch is read, so one scan process keeps about two cores busy."""
         with ThreadPoolExecutor(2) as kernels:
             pending: tuple[DocBatch, Encoded, Future[tuple[Folded, Probed]], Future[I64]] | None
             pending = None
             for batch in batches:
-                encoded = encode_batch(batch.texts)
+                encoded = (batch.data, batch.starts, batch.ends)
                 probing = kernels.submit(self.fold_and_probe, *encoded)
                 searching = kernels.submit(self.candidates, *encoded)
                 if pending is not None:
@@ -338,7 +336,7 @@ class Matcher:
             gpt4,
             near,
             tokens,
-            len(batch.texts),
+            len(batch),
             batch.text_chars,
             batch.doc_ids,
             batch.lines,

@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
 import orjson
 import zstandard
 
 from contam.errors import RecordError, ShardError
 from contam.fields import field_root, join_fields
+from contam.jsonl import LINE_DOC, LINE_PYTHON, extract_lines
 from contam.records import DocBatch
 
 SUFFIXES = (
@@ -34,8 +36,6 @@ SUFFIXES = (
     ".txt",
 )
 READ_CHUNK = 1 << 22
-#: Consecutive documents as lists: (lines, doc ids, texts).
-Piece = tuple[list[int], list[str], list[str]]
 
 
 def shard_format(path: Path) -> str | None:
@@ -129,11 +129,19 @@ class ShardReader:
         self.on_progress = on_progress
         self.stats = ReadStats()
         self._reported = 0
+        plain = text_fields[0] if len(text_fields) == 1 else None
+        # one top-level text field: records read inline (and by `extract_lines`)
+        self._plain = None if plain is None or "." in plain or "[" in plain else plain
+        self._id_key = np.frombuffer(id_field.encode(), dtype=np.uint8)
 
     def batches(self) -> Iterator[DocBatch]:
-        """Yield batches; raise `ShardError` for an unreadable shard, `RecordError` for a record."""
+        """Yield batches; raise `ShardError` for an unreadable shard, `RecordError` for a record.
+
+        A batch ends at the first document that brings it to ``batch_chars`` characters.
+        """
         fmt = shard_format(self.path)
-        batch = DocBatch(str(self.path))
+        held: list[DocBatch] = []  # pieces of the next batch
+        held_chars = 0
         try:
             if fmt == ".parquet":
                 pieces = self._parquet_pieces()
@@ -141,30 +149,27 @@ class ShardReader:
                 pieces = self._txt_pieces()
             else:
                 pieces = self._jsonl_pieces(fmt or "")
-            for lines, doc_ids, texts in pieces:
-                chars = sum(map(len, texts))
-                if batch.text_chars + chars < self.batch_chars:  # the whole piece fits
-                    batch.lines += lines
-                    batch.doc_ids += doc_ids
-                    batch.texts += texts
-                    batch.text_chars += chars
-                    continue
-                for line, doc_id, text in zip(lines, doc_ids, texts, strict=True):
-                    batch.doc_ids.append(doc_id)
-                    batch.lines.append(line)
-                    batch.texts.append(text)
-                    batch.text_chars += len(text)
-                    if batch.text_chars >= self.batch_chars:
-                        yield batch
-                        batch = DocBatch(str(self.path))
+            for piece in pieces:
+                first = 0
+                reach = np.cumsum(piece.chars)  # chars up to and with each document
+                while first < len(piece):
+                    before = int(reach[first - 1]) if first else 0
+                    last = int(np.searchsorted(reach, before + self.batch_chars - held_chars))
+                    if last >= len(piece):  # the rest fits
+                        held.append(piece.take(first, len(piece)))
+                        held_chars += int(reach[-1]) - before
+                        break
+                    held.append(piece.take(first, last + 1))
+                    yield DocBatch.join(held)
+                    held, held_chars, first = [], 0, last + 1
         except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError) as e:
             if isinstance(e, (RecordError, ShardError)):
                 raise
             raise ShardError(f"{self.path}: cannot read shard ({_reason(e)})") from e
         if self.stats.records == 0 and self.stats.skipped == 0:
             raise ShardError(f"{self.path}: empty shard (no documents)")
-        if batch.texts:
-            yield batch
+        if held_chars or any(len(p) for p in held):
+            yield DocBatch.join(held)
 
     def _bad(self, line: int, reason: str) -> None:
         message = f"{self.path}:{line}: {reason}"
@@ -194,61 +199,98 @@ class ShardReader:
         self.stats.records += 1
         return line, doc_id, text
 
-    def _jsonl_pieces(self, fmt: str) -> Iterator[Piece]:
-        # The hot loop of reading: one plain string field is read inline; anything else
-        # (nested paths, several fields, bad records) goes through `_doc` and `_bad`. The
-        # documents of each decompressed chunk come as one piece: lists, not a tuple each.
-        plain = self.text_fields[0] if len(self.text_fields) == 1 else None
-        if plain is not None and ("." in plain or "[" in plain):
-            plain = None
-        id_field = self.id_field
-        loads = orjson.loads
+    def _jsonl_pieces(self, fmt: str) -> Iterator[DocBatch]:
+        # A piece per decompressed chunk. With one plain text field, `extract_lines` decodes
+        # the records in numba and only the lines it leaves go through orjson; with nested
+        # or several fields, every line does.
+        plain = self._plain
         with open(self.path, "rb") as file:
             raw = _Hashing(file)
             stream = decompressed(raw, fmt)  # type: ignore[arg-type]
-            line = 0
+            line = 0  # lines before this chunk
             rest = b""
             while True:
                 chunk = stream.read(READ_CHUNK)
                 self._progress(raw.tell())
+                data = rest + chunk
+                end = data.rfind(b"\n") + 1 if chunk else len(data)
+                rest = data[end:]
+                if end:
+                    if plain is not None:
+                        piece, lines = self._extracted(data, end, line, plain)
+                    else:
+                        piece, lines = self._parsed(data, end, line)
+                    line += lines
+                    yield piece
                 if not chunk:
-                    if not rest:
-                        break
-                    chunk, rest = rest + b"\n", b""
-                lines = (rest + chunk).split(b"\n")
-                rest = lines.pop()
-                numbers: list[int] = []
-                doc_ids: list[str] = []
-                texts: list[str] = []
-                for data in lines:
-                    line += 1
-                    try:
-                        record = loads(data)
-                    except orjson.JSONDecodeError as e:
-                        if data.strip():
-                            reason = (
-                                "not valid UTF-8" if "UTF-8" in str(e) else f"invalid JSON ({e})"
-                            )
-                            self._bad(line, reason)
-                        continue
-                    if plain is not None and type(record) is dict:
-                        text = record.get(plain)
-                        if type(text) is str:
-                            doc_id = record.get(id_field)
-                            self.stats.records += 1
-                            numbers.append(line)
-                            doc_ids.append(str(line) if doc_id is None else str(doc_id))
-                            texts.append(text)
-                            continue
-                    doc = self._doc(record, line)
-                    if doc is not None:
-                        numbers.append(doc[0])
-                        doc_ids.append(doc[1])
-                        texts.append(doc[2])
-                yield numbers, doc_ids, texts
+                    break
             self.stats.sha256 = raw.hexdigest_to_end()  # gzip padding past the data counts
 
-    def _parquet_pieces(self) -> Iterator[Piece]:
+    def _extracted(self, data: bytes, end: int, line: int, text_field: str) -> tuple[DocBatch, int]:
+        """The documents of the lines in ``data[:end]`` (the first is line ``line + 1``) as
+        `extract_lines` decodes them; orjson reads the lines it leaves. Returns the piece and
+        the number of lines."""
+        buf = np.frombuffer(data, dtype=np.uint8)[:end].copy()  # decoded in place
+        rows = extract_lines(buf, end, np.frombuffer(text_field.encode(), np.uint8), self._id_key)
+        kinds = rows[:, 0]
+        docs = np.flatnonzero(kinds == LINE_DOC)
+        named = buf.tobytes()
+        numbers = (docs + line + 1).tolist()
+        doc_ids = [
+            named[a:b].decode() if b >= 0 else str(n)
+            for n, a, b in zip(numbers, rows[docs, 6].tolist(), rows[docs, 7].tolist(), strict=True)
+        ]
+        self.stats.records += len(docs)
+        piece = DocBatch(
+            str(self.path), doc_ids, numbers, buf, rows[docs, 3], rows[docs, 4], rows[docs, 5]
+        )
+        left = np.flatnonzero(kinds == LINE_PYTHON)
+        if len(left):
+            others = self._parsed_lines(
+                [data[a:b] for a, b in rows[left, 1:3].tolist()], (left + line + 1).tolist()
+            )
+            piece = _merged(piece, others)
+        return piece, len(rows)
+
+    def _parsed(self, data: bytes, end: int, line: int) -> tuple[DocBatch, int]:
+        """The documents of the lines in ``data[:end]``, each read by orjson."""
+        lines = data[:end].split(b"\n")
+        if data[end - 1 : end] == b"\n":
+            lines.pop()
+        return self._parsed_lines(lines, list(range(line + 1, line + 1 + len(lines)))), len(lines)
+
+    def _parsed_lines(self, lines: list[bytes], numbers: list[int]) -> DocBatch:
+        plain = self._plain
+        id_field = self.id_field
+        loads = orjson.loads
+        kept: list[int] = []
+        doc_ids: list[str] = []
+        texts: list[str] = []
+        for data, number in zip(lines, numbers, strict=True):
+            try:
+                record = loads(data)
+            except orjson.JSONDecodeError as e:
+                if data.strip():
+                    reason = "not valid UTF-8" if "UTF-8" in str(e) else f"invalid JSON ({e})"
+                    self._bad(number, reason)
+                continue
+            if plain is not None and type(record) is dict:
+                text = record.get(plain)
+                if type(text) is str:
+                    doc_id = record.get(id_field)
+                    self.stats.records += 1
+                    kept.append(number)
+                    doc_ids.append(str(number) if doc_id is None else str(doc_id))
+                    texts.append(text)
+                    continue
+            doc = self._doc(record, number)
+            if doc is not None:
+                kept.append(doc[0])
+                doc_ids.append(doc[1])
+                texts.append(doc[2])
+        return DocBatch.of_texts(str(self.path), doc_ids, kept, texts)
+
+    def _parquet_pieces(self) -> Iterator[DocBatch]:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -279,14 +321,14 @@ class ShardReader:
                         numbers.append(doc[0])
                         doc_ids.append(doc[1])
                         texts.append(doc[2])
-                yield numbers, doc_ids, texts
+                yield DocBatch.of_texts(str(self.path), doc_ids, numbers, texts)
                 self._progress(size * (group + 1) // max(1, pf.num_row_groups))
         except pa.ArrowInvalid as e:
             raise ShardError(f"{self.path}: corrupt Parquet near row {line} ({e})") from e
         with open(self.path, "rb") as file:
             self.stats.sha256 = _Hashing(file).hexdigest_to_end()
 
-    def _txt_pieces(self) -> Iterator[Piece]:
+    def _txt_pieces(self) -> Iterator[DocBatch]:
         data = self.path.read_bytes()
         self._progress(len(data))
         self.stats.sha256 = hashlib.sha256(data).hexdigest()
@@ -299,7 +341,7 @@ class ShardReader:
         if not text.strip():
             return
         self.stats.records += 1
-        yield [1], [self.path.name], [text]
+        yield DocBatch.of_texts(str(self.path), [self.path.name], [1], [text])
 
 
 class _Hashing:
@@ -370,6 +412,24 @@ class _ZstdFrames:
             parts.append(self.frame.decompress(chunk))
             chunk = self.frame.unused_data if self.frame.eof else b""
         return b"".join(parts)
+
+
+def _merged(a: DocBatch, b: DocBatch) -> DocBatch:
+    """The documents of two batches of one shard, in line order."""
+    both = DocBatch.join([a, b]) if len(b) else a
+    order = np.argsort(np.array(both.lines, dtype=np.int64), kind="stable")
+    if (order == np.arange(len(order))).all():
+        return both
+    pick = order.tolist()
+    return DocBatch(
+        both.shard,
+        [both.doc_ids[k] for k in pick],
+        [both.lines[k] for k in pick],
+        both.data,
+        both.starts[order],
+        both.ends[order],
+        both.chars[order],
+    )
 
 
 def _reason(e: BaseException) -> str:

@@ -9,7 +9,7 @@ processed training example." Here "spaces and symbols" are the characters that a
 `str.isalnum`, and case is kept (the report does not say it lower-cased).
 
 The scan finds them in two steps. `find_candidates` runs over the scan's batch buffer (the
-original texts, `normalize.encode_batch`) and case folds each character as it decodes it, so it
+original texts, `records.DocBatch`) and case folds each character as it decodes it, so it
 finds every document whose folded stream of alphanumerics holds a string's folded form: a
 superset of the true matches. `confirm` then checks the few candidates case-sensitively on the
 original texts.
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -322,7 +323,7 @@ def find_candidates(
     """(document, string id) for every table string whose folded form is in the folded stream
     of document ``data[starts[k]:ends[k]]``, sorted; a superset of the true matches.
 
-    ``data`` is UTF-8 as `encode_batch` writes it; the kernel case folds every character.
+    ``data`` is UTF-8 (a `DocBatch` buffer); the kernel case folds every character.
     Holds no GIL in the kernel; it allocates 20 bytes per byte of the longest document.
 
     Example:
@@ -344,7 +345,7 @@ def find_candidates(
     return out
 
 
-def confirm(texts: list[str], candidates: I64, strings: list[str]) -> I64:
+def confirm(texts: Sequence[str], candidates: I64, strings: list[str]) -> I64:
     """The rows of ``candidates`` where ``strip_text(texts[doc])`` holds
     ``strip_text(strings[sid])`` case-sensitively: the GPT-4 matches.
 

@@ -40,7 +40,7 @@ def matcher_for(texts: list[str], tmp: Path, n: int) -> Matcher:
 def test_kernel_tokens_equal_normalize_tokens(tmp_path_factory, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     matcher = matcher_for(["placeholder item text"], tmp_path_factory.mktemp("m"), 2)
     found = matcher.match(
-        DocBatch("s", [str(i) for i in range(len(texts))], list(range(len(texts))), texts)
+        DocBatch.of_texts("s", [str(i) for i in range(len(texts))], list(range(len(texts))), texts)
     )
     assert found.tokens == sum(len(tokens(t, NORM)) for t in texts)
 
@@ -48,7 +48,7 @@ def test_kernel_tokens_equal_normalize_tokens(tmp_path_factory, texts: list[str]
 @given(TEXTS)
 def test_every_item_text_as_a_document_is_found(tmp_path_factory, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
     matcher = matcher_for(texts, tmp_path_factory.mktemp("m"), 2)
-    found = matcher.match(DocBatch("s", ["d"] * len(texts), [1] * len(texts), texts))
+    found = matcher.match(DocBatch.of_texts("s", ["d"] * len(texts), [1] * len(texts), texts))
     chains = found.aligned.chains
     matched_items = {int(item) for item in chains[:, C_ITEM]}
     expected = {i for i, t in enumerate(texts) if len(tokens(t, NORM)) >= 1}
@@ -66,6 +66,6 @@ def test_every_item_text_as_a_document_is_found(tmp_path_factory, texts: list[st
 def test_jamo_item_found_in_its_own_copy(tmp_path: Path) -> None:
     text = "\u1100\u1161 and more"
     matcher = matcher_for([text], tmp_path, 2)
-    found = matcher.match(DocBatch("s", ["d"], [1], [f"«{text}»"]))
+    found = matcher.match(DocBatch.of_texts("s", ["d"], [1], [f"«{text}»"]))
     chains = found.aligned.chains
     assert [(c[C_ITEM], c[C_B0], c[C_B1]) for c in chains.tolist()] == [(0, 1, 1 + len(text))]
