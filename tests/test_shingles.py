@@ -8,6 +8,9 @@ from contam.index import tokens_of
 from contam.shingles import (
     as_bytes,
     base_power,
+    bits_build,
+    bits_log,
+    bits_maybe,
     bloom_build,
     bloom_maybe,
     run_hashes,
@@ -53,6 +56,20 @@ def test_length_salt_separates_a_run_from_its_prefix() -> None:
     th = np.arange(1, 6, dtype=np.uint64)
     assert seq_hash(th, 0, 4) != seq_hash(th, 0, 5)
     assert int(seq_hash(th, 0, 0)) != 0
+
+
+def test_two_bit_filter_passes_every_key_and_few_others() -> None:
+    rng = np.random.default_rng(1)
+    keys = rng.integers(1, 2**63, size=20_000, dtype=np.int64).astype(np.uint64)
+    log_bits = bits_log(len(keys))
+    assert log_bits == 20  # 640,000 bits for 32 per key, rounded up to 2**20
+    bits, shift = bits_build(keys, log_bits), np.uint64(64 - log_bits)
+    assert all(bits_maybe(bits, shift, k) for k in keys)
+    others = rng.integers(1, 2**63, size=100_000, dtype=np.int64).astype(np.uint64)
+    passes = sum(bool(bits_maybe(bits, shift, k)) for k in others)
+    # 20,000 keys set at most 40,000 of 2**20 bits, 1 in 26; with words loaded unevenly, about
+    # 1 in 400 random keys find both their bits set (239 here), against 1 in 26 for one bit
+    assert passes < 400
 
 
 def test_table_and_bloom_find_every_key_and_reject_others() -> None:
