@@ -310,23 +310,69 @@ class ShardReader:
         line = 0
         size = self.path.stat().st_size
         try:
-            for group in range(pf.num_row_groups):
-                numbers: list[int] = []  # a piece per row group
-                doc_ids: list[str] = []
-                texts: list[str] = []
-                for record in pf.read_row_group(group, columns=columns).to_pylist():
-                    line += 1
-                    doc = self._doc(record, line)
-                    if doc is not None:
-                        numbers.append(doc[0])
-                        doc_ids.append(doc[1])
-                        texts.append(doc[2])
-                yield DocBatch.of_texts(str(self.path), doc_ids, numbers, texts)
+            for group in range(pf.num_row_groups):  # a piece per row group
+                table = pf.read_row_group(group, columns=columns)
+                piece = self._arrow_piece(table, line)
+                if piece is None:
+                    numbers: list[int] = []
+                    doc_ids: list[str] = []
+                    texts: list[str] = []
+                    for offset, record in enumerate(table.to_pylist(), line + 1):
+                        doc = self._doc(record, offset)
+                        if doc is not None:
+                            numbers.append(doc[0])
+                            doc_ids.append(doc[1])
+                            texts.append(doc[2])
+                    piece = DocBatch.of_texts(str(self.path), doc_ids, numbers, texts)
+                line += table.num_rows
+                yield piece
                 self._progress(size * (group + 1) // max(1, pf.num_row_groups))
         except pa.ArrowInvalid as e:
             raise ShardError(f"{self.path}: corrupt Parquet near row {line} ({e})") from e
         with open(self.path, "rb") as file:
             self.stats.sha256 = _Hashing(file).hexdigest_to_end()
+
+    def _arrow_piece(self, table: Any, line: int) -> DocBatch | None:
+        """The rows of a row group straight from Arrow's buffers, without a Python string per
+        text, when the text is one string column without nulls, valid UTF-8, and the id (if
+        any) a string or integer column; else None (the rows go through `_doc`)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self._plain is None:
+            return None
+        texts = table.column(self._plain).combine_chunks()
+        if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+            return None
+        if texts.null_count or not _valid(texts):
+            return None
+        doc_ids = [str(n) for n in range(line + 1, line + 1 + len(texts))]
+        if self.id_field in table.column_names:
+            ids = table.column(self.id_field)
+            if not (pa.types.is_string(ids.type) or pa.types.is_integer(ids.type)):
+                return None
+            doc_ids = [
+                d if v is None else str(v) for d, v in zip(doc_ids, ids.to_pylist(), strict=True)
+            ]
+        wide = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+        _, offsets, values = texts.buffers()
+        bounds = np.frombuffer(offsets, dtype=wide)[texts.offset : texts.offset + len(texts) + 1]
+        data = (
+            np.frombuffer(values, dtype=np.uint8)
+            if values and values.size
+            else np.zeros(1, np.uint8)
+        )
+        chars = pc.utf8_length(texts).to_numpy(zero_copy_only=False).astype(np.int64)
+        self.stats.records += len(texts)
+        return DocBatch(
+            str(self.path),
+            doc_ids,
+            list(range(line + 1, line + 1 + len(texts))),
+            data,
+            bounds[:-1].astype(np.int64),
+            bounds[1:].astype(np.int64),
+            chars,
+        )
 
     def _txt_pieces(self) -> Iterator[DocBatch]:
         data = self.path.read_bytes()
@@ -412,6 +458,17 @@ class _ZstdFrames:
             parts.append(self.frame.decompress(chunk))
             chunk = self.frame.unused_data if self.frame.eof else b""
         return b"".join(parts)
+
+
+def _valid(texts: Any) -> bool:
+    """Whether an Arrow string array is valid (UTF-8 included), which Parquet does not ensure."""
+    import pyarrow as pa
+
+    try:
+        texts.validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _merged(a: DocBatch, b: DocBatch) -> DocBatch:

@@ -5,6 +5,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -266,3 +267,34 @@ def test_skip_bad_shard_of_only_bad_records_is_not_empty(tmp_path: Path) -> None
     reader = ShardReader(path, skip_bad=True)
     assert read_all(reader) == []
     assert reader.stats.skipped == 1
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        # straight from Arrow's buffers: integer ids, a null id (the row number), no text
+        (
+            {"id": [5, None, 7], "text": ["a", "büß", ""]},
+            [("5", 1, "a"), ("2", 2, "büß"), ("7", 3, "")],
+        ),
+        # row by row: a null text reads as empty, float ids as Python prints them
+        ({"id": ["x", "y"], "text": ["a", None]}, [("x", 1, "a"), ("y", 2, "")]),
+        ({"id": [1.5, 2.0], "text": ["a", "b"]}, [("1.5", 1, "a"), ("2.0", 2, "b")]),
+    ],
+)
+def test_parquet_row_groups_read_alike_either_way(
+    tmp_path: Path, columns: dict[str, list[object]], expected: list[tuple[str, int, str]]
+) -> None:
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=2)
+    reader = ShardReader(path, batch_chars=2)
+    assert read_all(reader) == expected
+    assert reader.stats.records == len(expected)
+
+
+def test_parquet_text_that_is_not_utf8_is_a_shard_error(tmp_path: Path) -> None:
+    offsets = pa.py_buffer(np.array([0, 1, 3], dtype=np.int32).tobytes())
+    texts = pa.Array.from_buffers(pa.string(), 2, [None, offsets, pa.py_buffer(b"a\xff\xfe")])
+    pq.write_table(pa.table({"text": texts}), tmp_path / "bad.parquet")
+    with pytest.raises(ShardError, match=r"bad.parquet: cannot read shard \('utf-8' codec"):
+        list(ShardReader(tmp_path / "bad.parquet").batches())
