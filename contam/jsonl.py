@@ -1,8 +1,8 @@
 """JSONL lines -> the text field's UTF-8 in one buffer, without a Python object per record.
 
 `extract_lines` parses every line of a decompressed chunk as a JSON object, validating all of
-it as strictly as orjson does, and writes the decoded text field straight into the batch
-buffer (and the id field into another). Python then touches only the few documents it needs
+it as strictly as orjson does, and decodes the text and id fields in place, in a copy of
+the chunk that becomes the batch buffer. Python then touches only the few documents it needs
 as strings (those with hits). A line the kernel cannot vouch for is marked ``LINE_PYTHON`` and
 read by `contam.shards.ShardReader` with orjson, as every line used to be, so a bad record is
 reported with its file, line and orjson's reason. Such lines are: anything invalid, a record
@@ -14,13 +14,10 @@ orjson would reject as infinite (or that might be), nesting deeper than `MAX_DEP
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 from numba import njit
 
-I64 = npt.NDArray[np.int64]
-
 LINE_BLANK = 0  # only JSON whitespace: skipped, as before
-LINE_DOC = 1  # a document: text in the text buffer, id in the id buffer (or the line number)
+LINE_DOC = 1  # a document: text and id (or none: the line number) decoded in place
 LINE_PYTHON = 2  # for the Python path (orjson): unusual or bad
 MAX_DEPTH = 64  # orjson allows 1024; deeper records are left to it
 _FAIL = -1
@@ -164,7 +161,7 @@ def _string(b, i, e, write):  # type: ignore[no-untyped-def]
             if i + 1 >= e:
                 return _FAIL, o, extra
             x = b[i + 1]
-            if x == 117:  # \uXXXX, a surrogate pair or nothing
+            if x == 117:  # \uXXXX: a BMP character, or a high then a low surrogate
                 code = _hex4(b, i + 2, e)
                 if code < 0 or 0xDC00 <= code < 0xE000:
                     return _FAIL, o, extra

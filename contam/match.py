@@ -67,7 +67,6 @@ from contam.shingles import (
 from contam.substrings import confirm, find_candidates
 
 I64 = npt.NDArray[np.int64]
-Encoded = tuple[npt.NDArray[np.uint8], I64, I64]  # data, starts, ends
 Probed = tuple[I64, I64]  # hits, tokens per document
 FirstPass = tuple[Folded, Probed, I64]  # and (doc, substring) GPT-4 candidates
 
@@ -233,9 +232,7 @@ class Matcher:
 
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
-        encoded = (batch.data, batch.starts, batch.ends)
-        first = (*self.fold_and_probe(*encoded), self.candidates(*encoded))
-        return self.finish(batch, encoded, first)
+        return self.finish(batch, self._first_pass(batch.data, batch.starts, batch.ends))
 
     def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
         """`match` over a stream. Each kernel runs (without the GIL) on each half of a batch:
@@ -256,13 +253,13 @@ class Matcher:
                 yield self._finish_pending(*pending)
 
     def _first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
+        """Both kernels over documents ``data[starts[k]:ends[k]]``; no GIL held."""
         return (*self.fold_and_probe(data, starts, ends), self.candidates(data, starts, ends))
 
     def _finish_pending(
         self, batch: DocBatch, halves: list[tuple[int, Future[FirstPass]]]
     ) -> BatchMatches:
-        encoded = (batch.data, batch.starts, batch.ends)
-        return self.finish(batch, encoded, _joined_passes([(k, f.result()) for k, f in halves]))
+        return self.finish(batch, _joined_passes([(k, f.result()) for k, f in halves]))
 
     def _rematch(
         self, hits: I64, doc_tokens: I64, docs: I64, texts: list[bytes]
@@ -274,10 +271,10 @@ class Matcher:
         doc_tokens[docs] = again_tokens
         return np.concatenate([hits[~np.isin(hits[:, H_DOC], docs)], again]), doc_tokens
 
-    def finish(self, batch: DocBatch, encoded: Encoded, first: FirstPass) -> BatchMatches:
+    def finish(self, batch: DocBatch, first: FirstPass) -> BatchMatches:
         """Redo the documents with a joiner in Python, then turn hits into spans with
         offsets, and confirm GPT-4 candidates on the original texts."""
-        data, starts, ends = encoded
+        data, starts, ends = batch.data, batch.starts, batch.ends
         (folded, folded_starts, folded_ends, segments), (hits, doc_tokens), candidates = first
         joined = self._joined(data, folded, segments, len(starts))
         lk = self.lookup

@@ -130,8 +130,9 @@ class ShardReader:
         self.stats = ReadStats()
         self._reported = 0
         plain = text_fields[0] if len(text_fields) == 1 else None
-        # one top-level text field: records read inline (and by `extract_lines`)
+        # one top-level text field: records read by `extract_lines`
         self._plain = None if plain is None or "." in plain or "[" in plain else plain
+        self._text_key = np.frombuffer((self._plain or "").encode(), dtype=np.uint8)
         self._id_key = np.frombuffer(id_field.encode(), dtype=np.uint8)
 
     def batches(self) -> Iterator[DocBatch]:
@@ -203,7 +204,6 @@ class ShardReader:
         # A piece per decompressed chunk. With one plain text field, `extract_lines` decodes
         # the records in numba and only the lines it leaves go through orjson; with nested
         # or several fields, every line does.
-        plain = self._plain
         with open(self.path, "rb") as file:
             raw = _Hashing(file)
             stream = decompressed(raw, fmt)  # type: ignore[arg-type]
@@ -216,8 +216,8 @@ class ShardReader:
                 end = data.rfind(b"\n") + 1 if chunk else len(data)
                 rest = data[end:]
                 if end:
-                    if plain is not None:
-                        piece, lines = self._extracted(data, end, line, plain)
+                    if self._plain is not None:
+                        piece, lines = self._extracted(data, end, line)
                     else:
                         piece, lines = self._parsed(data, end, line)
                     line += lines
@@ -226,12 +226,12 @@ class ShardReader:
                     break
             self.stats.sha256 = raw.hexdigest_to_end()  # gzip padding past the data counts
 
-    def _extracted(self, data: bytes, end: int, line: int, text_field: str) -> tuple[DocBatch, int]:
+    def _extracted(self, data: bytes, end: int, line: int) -> tuple[DocBatch, int]:
         """The documents of the lines in ``data[:end]`` (the first is line ``line + 1``) as
         `extract_lines` decodes them; orjson reads the lines it leaves. Returns the piece and
         the number of lines."""
         buf = np.frombuffer(data, dtype=np.uint8)[:end].copy()  # decoded in place
-        rows = extract_lines(buf, end, np.frombuffer(text_field.encode(), np.uint8), self._id_key)
+        rows = extract_lines(buf, end, self._text_key, self._id_key)
         kinds = rows[:, 0]
         docs = np.flatnonzero(kinds == LINE_DOC)
         named = buf.tobytes()
@@ -260,8 +260,8 @@ class ShardReader:
         return self._parsed_lines(lines, list(range(line + 1, line + 1 + len(lines)))), len(lines)
 
     def _parsed_lines(self, lines: list[bytes], numbers: list[int]) -> DocBatch:
-        plain = self._plain
-        id_field = self.id_field
+        # the few lines `extract_lines` leaves, or every line when the text is nested or
+        # joined from several fields
         loads = orjson.loads
         kept: list[int] = []
         doc_ids: list[str] = []
@@ -274,15 +274,6 @@ class ShardReader:
                     reason = "not valid UTF-8" if "UTF-8" in str(e) else f"invalid JSON ({e})"
                     self._bad(number, reason)
                 continue
-            if plain is not None and type(record) is dict:
-                text = record.get(plain)
-                if type(text) is str:
-                    doc_id = record.get(id_field)
-                    self.stats.records += 1
-                    kept.append(number)
-                    doc_ids.append(str(number) if doc_id is None else str(doc_id))
-                    texts.append(text)
-                    continue
             doc = self._doc(record, number)
             if doc is not None:
                 kept.append(doc[0])
@@ -346,14 +337,14 @@ class ShardReader:
             return None
         if texts.null_count or not _valid(texts):
             return None
-        doc_ids = [str(n) for n in range(line + 1, line + 1 + len(texts))]
+        numbers = list(range(line + 1, line + 1 + len(texts)))
+        ids = [None] * len(texts)
         if self.id_field in table.column_names:
-            ids = table.column(self.id_field)
-            if not (pa.types.is_string(ids.type) or pa.types.is_integer(ids.type)):
+            column = table.column(self.id_field)
+            if not (pa.types.is_string(column.type) or pa.types.is_integer(column.type)):
                 return None
-            doc_ids = [
-                d if v is None else str(v) for d, v in zip(doc_ids, ids.to_pylist(), strict=True)
-            ]
+            ids = column.to_pylist()
+        doc_ids = [str(n if v is None else v) for n, v in zip(numbers, ids, strict=True)]
         wide = np.int64 if pa.types.is_large_string(texts.type) else np.int32
         _, offsets, values = texts.buffers()
         bounds = np.frombuffer(offsets, dtype=wide)[texts.offset : texts.offset + len(texts) + 1]
@@ -367,7 +358,7 @@ class ShardReader:
         return DocBatch(
             str(self.path),
             doc_ids,
-            list(range(line + 1, line + 1 + len(texts))),
+            numbers,
             data,
             bounds[:-1].astype(np.int64),
             bounds[1:].astype(np.int64),
