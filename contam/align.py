@@ -70,7 +70,7 @@ class Alignment:
     chains: I64  # int64[c, 9] C_* columns
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def seeds_of(  # type: ignore[no-untyped-def]
     hits, gram_seed_ptr, seed_item, seed_pos, seed_anchor, short_ptr, short_item
 ):
@@ -339,7 +339,7 @@ def _align_pair(  # type: ignore[no-untyped-def]
         counts[2] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def align_docs(  # type: ignore[no-untyped-def]
     th,
     ts,

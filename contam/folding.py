@@ -82,20 +82,24 @@ class FoldTable:
         r = int(self.rep_of[cp])
         return None if r < 0 else self.rep_bytes[self.rep_ptr[r] : self.rep_ptr[r + 1]].tobytes()
 
-    def fold(self, data: U8, starts: I64, ends: I64) -> Folded:
-        """`fold_batch` with this table, in room for the input and then, should replacements
-        outgrow that (never in real text), for the largest expansion; likewise the joiner
-        segments."""
-        room, rows = len(data) + 4096, 4096
+    def fold(self, data: U8, starts: I64, ends: I64, out: U8 | None = None, at: int = 0) -> Folded:
+        """`fold_batch` with this table into ``out[at:]`` (a fresh buffer with room for the
+        input when no ``out`` is given). Should replacements outgrow that (never in real
+        text), a fresh buffer is tried, for the largest expansion; likewise the joiner
+        segments. Offsets are into the returned buffer: ``out`` when the texts fit."""
+        if out is None:
+            out, at = np.empty(len(data) + 4096, dtype=np.uint8), 0
+        rows = 4096
         while True:
             segments = np.empty((rows, 5), dtype=np.int64)
             *folded, fits = fold_batch(
-                data, starts, ends, self.ascii, self.rep_of, self.rep_ptr, self.rep_bytes, room,
-                segments,
+                data, starts, ends, self.ascii, self.rep_of, self.rep_ptr, self.rep_bytes, out,
+                at, segments,
             )  # fmt: skip
             if fits:
                 return tuple(folded)
-            room = max(room, self.expansion * len(data) + 64)
+            room = max(len(out) - at, self.expansion * len(data) + 64)
+            out, at = np.empty(room, dtype=np.uint8), 0
             rows = min(2 * rows, len(data) // 2 + 1)  # a segment holds a 2-byte joiner
 
     def char_map(self, data: U8, start: int, end: int) -> I64:
@@ -117,24 +121,23 @@ def _kinds(config: NormConfig) -> I32:
 
 
 @njit(cache=True, nogil=True)
-def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, room, segments):  # type: ignore[no-untyped-def]
-    """Normalize every UTF-8 text ``d[starts[k]:ends[k]]`` character by character into a
-    buffer of ``room`` bytes.
+def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, segments):  # type: ignore[no-untyped-def]
+    """Normalize every UTF-8 text ``d[starts[k]:ends[k]]`` character by character into
+    ``out[at:]``.
 
-    Returns (out, out_starts, out_ends, segments, whether ``room`` and the rows of
+    Returns (out, out_starts, out_ends, segments, whether ``out`` and the rows of
     ``segments`` sufficed; when they did not, `FoldTable.fold` tries again with more; the
     buffers are not grown here, as reassigning an array in this loop made it 3x slower).
-    Text k's
-    folded bytes are ``out[out_starts[k]:out_ends[k]]``. A `JOIN` character is copied as it
+    Text k's folded bytes are ``out[out_starts[k]:out_ends[k]]``. A `JOIN` character is copied as it
     is: each run of them, with the character before it, is a row (text, input start, input
     end, output start, output end) of ``segments``, whose folding is exact only if the
     segment normalizes to itself as a whole (`Matcher` checks those few in Python).
     """
-    out = np.empty(room, dtype=np.uint8)
+    room = len(out)
     out_starts = np.empty(len(starts), dtype=np.int64)
     out_ends = np.empty(len(starts), dtype=np.int64)
     count = 0
-    o = 0
+    o = at
     for k in range(len(starts)):
         out_starts[k] = o
         i = starts[k]
@@ -146,7 +149,7 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, room, seg
             b = d[i]
             if b < 0x80:
                 if o >= room:
-                    return out[:0], out_starts, out_ends, segments[:0], False
+                    return out, out_starts, out_ends, segments[:0], False
                 out[o] = ascii_map[b]
                 piece_in = i
                 piece_out = o
@@ -158,11 +161,11 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, room, seg
             r = rep_of[cp]
             size = width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
             if o + size > room:
-                return out[:0], out_starts, out_ends, segments[:0], False
+                return out, out_starts, out_ends, segments[:0], False
             if r == JOIN:
                 if not in_run:
                     if count == len(segments):
-                        return out[:0], out_starts, out_ends, segments[:0], False
+                        return out, out_starts, out_ends, segments[:0], False
                     segments[count, 0] = k
                     segments[count, 1] = piece_in
                     segments[count, 3] = piece_out
@@ -184,7 +187,7 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, room, seg
             o += size
             i += width
         out_ends[k] = o
-    return out[:o], out_starts, out_ends, segments[:count].copy(), True
+    return out, out_starts, out_ends, segments[:count].copy(), True
 
 
 @njit(cache=True, nogil=True)

@@ -67,6 +67,7 @@ from contam.shingles import (
 from contam.substrings import confirm, find_candidates
 
 I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
 Probed = tuple[I64, I64]  # hits, tokens per document
 FirstPass = tuple[Folded, Probed, I64]  # and (doc, substring) GPT-4 candidates
 
@@ -218,11 +219,11 @@ class Matcher:
         )  # fmt: skip
 
     def fold_and_probe(
-        self, data: npt.NDArray[np.uint8], starts: I64, ends: I64
+        self, data: U8, starts: I64, ends: I64, out: U8 | None = None, at: int = 0
     ) -> tuple[Folded, Probed]:
         """Normalize a batch's UTF-8 buffer character by character (noting the joiner
-        segments) and probe the result; no GIL held."""
-        folded = self.fold.fold(data, starts, ends)
+        segments) into ``out[at:]`` (`FoldTable.fold`) and probe the result; no GIL held."""
+        folded = self.fold.fold(data, starts, ends, out, at)
         return folded, self.probe(folded[0], folded[1], folded[2])
 
     def candidates(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> I64:
@@ -242,9 +243,13 @@ class Matcher:
         with ThreadPoolExecutor(2) as kernels:
             pending: tuple[DocBatch, list[tuple[int, Future[FirstPass]]]] | None = None
             for batch in batches:
+                # both halves fold into one buffer, each into room for its own bytes
+                parts = _halves(batch)
+                rooms = [int((ends - starts).sum()) + 4096 for _, starts, ends in parts]
+                out = np.empty(sum(rooms), dtype=np.uint8)
                 halves = [
-                    (first, kernels.submit(self._first_pass, batch.data, starts, ends))
-                    for first, starts, ends in _halves(batch)
+                    (first, kernels.submit(self._first_pass, batch.data, starts, ends, out, at))
+                    for (first, starts, ends), at in zip(parts, [0, rooms[0]], strict=True)
                 ]
                 if pending is not None:
                     yield self._finish_pending(*pending)
@@ -252,9 +257,13 @@ class Matcher:
             if pending is not None:
                 yield self._finish_pending(*pending)
 
-    def _first_pass(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> FirstPass:
-        """Both kernels over documents ``data[starts[k]:ends[k]]``; no GIL held."""
-        return (*self.fold_and_probe(data, starts, ends), self.candidates(data, starts, ends))
+    def _first_pass(
+        self, data: U8, starts: I64, ends: I64, out: U8 | None = None, at: int = 0
+    ) -> FirstPass:
+        """Both kernels over documents ``data[starts[k]:ends[k]]``, folded into ``out[at:]``;
+        no GIL held."""
+        folded_probed = self.fold_and_probe(data, starts, ends, out, at)
+        return (*folded_probed, self.candidates(data, starts, ends))
 
     def _finish_pending(
         self, batch: DocBatch, halves: list[tuple[int, Future[FirstPass]]]
@@ -426,8 +435,11 @@ def _halves(batch: DocBatch) -> list[tuple[int, I64, I64]]:
 
 def _joined_passes(parts: list[tuple[int, FirstPass]]) -> FirstPass:
     """The first passes of consecutive runs of a batch's documents (each from its first
-    document) as one: document numbers and folded offsets moved past the runs before."""
+    document) as one: document numbers moved past the runs before, and folded offsets too
+    unless the runs were folded into one buffer (where they already point)."""
     buffers, starts, ends, segments, hits, tokens, candidates = [], [], [], [], [], [], []
+    outs = [first_pass[0][0] for _, first_pass in parts]
+    shared = all(out is outs[0] for out in outs)
     shift = 0
     for first, ((out, f_starts, f_ends, f_segments), (f_hits, f_tokens), f_cands) in parts:
         used = int(f_ends.max()) if len(f_ends) else 0
@@ -443,9 +455,11 @@ def _joined_passes(parts: list[tuple[int, FirstPass]]) -> FirstPass:
         hits.append(moved_hits)
         tokens.append(f_tokens)
         candidates.append(f_cands + np.array([first, 0]))
-        shift += used
+        shift += 0 if shared else used
+    if not shared:
+        outs[0] = np.concatenate(buffers) if shift else np.zeros(1, np.uint8)
     folded = (
-        np.concatenate(buffers) if shift else np.zeros(1, np.uint8),
+        outs[0],
         np.concatenate(starts),
         np.concatenate(ends),
         np.concatenate(segments),

@@ -47,6 +47,7 @@ from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
 from contam.match import Matcher
 from contam.minhash import MinHashConfig
+from contam.prefetch import read_ahead
 from contam.report import (
     SHARD_MATCHES_SCHEMA,
     ShardCommit,
@@ -270,7 +271,7 @@ def scan_shard(
     totals = {"docs": 0, "tokens": 0, "text_chars": 0}
     status, reason = "done", None
     try:
-        for found in matcher.matches(reader.batches()):
+        for found in matcher.matches(read_ahead(reader.batches())):
             report(0, found.docs)
             totals["docs"] += found.docs
             totals["tokens"] += found.tokens

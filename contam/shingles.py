@@ -188,7 +188,7 @@ def is_number(d, s, e):  # type: ignore[no-untyped-def]
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     """`tokenize` over every text ``d[starts[k]:ends[k]]``, as CSR: (hashes, byte starts,
     byte ends into ``d``, token offsets); text k's tokens are ``tok_off[k]:tok_off[k+1]``.

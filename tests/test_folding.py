@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import unicodedata
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -115,3 +116,26 @@ def test_nothing_above_plane_2_changes() -> None:
         unicodedata.normalize("NFKC", chr(cp)) == chr(cp) and chr(cp).casefold() == chr(cp)
         for cp in range(0x30000, 0x110000)
     )
+
+
+def test_fold_into_a_given_buffer_at_an_offset() -> None:
+    texts = ["Ｆoo ①", "", "Straße"]
+    data, starts, ends = encode_batch(texts)
+    out = np.full(64, 7, dtype=np.uint8)
+    got, out_starts, out_ends, _ = TABLE.fold(data, starts, ends, out, 10)
+    assert got is out
+    assert out_starts.tolist()[0] == 10
+    assert [out[a:b].tobytes() for a, b in zip(out_starts, out_ends, strict=True)] == [
+        b"foo 1",
+        b"",
+        b"strasse",
+    ]
+    assert (out[:10] == 7).all()  # nothing written before the offset
+
+
+def test_fold_that_outgrows_the_given_buffer_gets_a_fresh_one() -> None:
+    data, starts, ends = encode_batch(["\ufdfa" * 3])  # 9 bytes -> 99
+    out = np.zeros(40, dtype=np.uint8)
+    got, out_starts, out_ends, _ = TABLE.fold(data, starts, ends, out, 20)
+    assert got is not out
+    assert got[out_starts[0] : out_ends[0]].tobytes() == expected("\ufdfa" * 3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,7 +15,7 @@ from contam.benches import resolve_bench
 from contam.config import NGramConfig, NormConfig
 from contam.index import build_index
 from contam.lookup import Lookup
-from contam.match import Matcher
+from contam.match import BatchMatches, Matcher
 from contam.records import DocBatch
 from contam.shingles import tokens
 
@@ -69,3 +70,34 @@ def test_jamo_item_found_in_its_own_copy(tmp_path: Path) -> None:
     found = matcher.match(DocBatch.of_texts("s", ["d"], [1], [f"«{text}»"]))
     chains = found.aligned.chains
     assert [(c[C_ITEM], c[C_B0], c[C_B1]) for c in chains.tolist()] == [(0, 1, 1 + len(text))]
+
+
+def _same_matches(a: BatchMatches, b: BatchMatches) -> bool:
+    return (
+        np.array_equal(a.hits[np.lexsort(a.hits.T[::-1])], b.hits[np.lexsort(b.hits.T[::-1])])
+        and np.array_equal(a.aligned.chains, b.aligned.chains)
+        and np.array_equal(a.gpt4, b.gpt4)
+        and a.tokens == b.tokens
+    )
+
+
+@given(TEXTS, TEXTS)
+def test_threaded_halves_match_as_one_batch(tmp_path_factory, items, texts) -> None:  # type: ignore[no-untyped-def]
+    matcher = matcher_for(items, tmp_path_factory.mktemp("m"), 2)
+    docs = texts + items  # the items' own copies, so there are hits to put together
+    batch = DocBatch.of_texts("s", [str(i) for i in range(len(docs))], list(range(len(docs))), docs)
+    [threaded] = matcher.matches(iter([batch]))
+    assert _same_matches(threaded, matcher.match(batch))
+
+
+def test_half_that_outgrows_the_shared_buffer_is_folded_apart(tmp_path: Path) -> None:
+    # ﷺ folds from 3 bytes to 33: the second half needs more than its room in the shared
+    # buffer, gets its own, and the halves' offsets are put together as before
+    item = "the quick brown fox jumps"
+    matcher = matcher_for([item], tmp_path, 2)
+    docs = [item, "\ufdfa" * 3000 + " " + item]
+    batch = DocBatch.of_texts("s", ["a", "b"], [1, 2], docs)
+    [threaded] = matcher.matches(iter([batch]))
+    assert _same_matches(threaded, matcher.match(batch))
+    spans = sorted((c[0], c[C_B0], c[C_B1]) for c in threaded.aligned.chains.tolist())
+    assert spans == [(0, 0, len(item)), (1, 3001, 3001 + len(item))]

@@ -1,0 +1,78 @@
+"""Read ahead: a generator run in its own thread, a bounded number of items ahead of its user.
+
+The scan's reader spends most of its time in zstd and the JSONL kernel, which release the
+GIL. Run in the thread that also finished each batch, reading left the kernel threads idle
+while it read; in a thread of its own it overlaps the finishing, and one scan process keeps
+both cores of a 2-core machine busy (1.6 -> about 1.9 cores).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from queue import Empty, Full, Queue
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_ITEM, _DONE, _FAILED = 0, 1, 2
+#: How often a blocked producer or consumer looks whether the other side has stopped.
+_POLL = 0.1
+
+
+def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Yield ``items`` as they are, produced in a thread that stays at most ``depth`` items
+    ahead (memory stays bounded). An exception in the producer is raised here, at the item
+    where it happened; when the consumer stops early the producer stops too and closes
+    ``items`` in its own thread.
+
+    Example:
+        >>> list(read_ahead(iter(range(3))))
+        [0, 1, 2]
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1 item, got {depth}")
+    queue: Queue[tuple[int, object]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(kind: int, value: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put((kind, value), timeout=_POLL)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(_ITEM, item):
+                    return
+            put(_DONE, None)
+        except BaseException as e:  # handed to the consumer, which raises it
+            put(_FAILED, e)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="contam-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            try:
+                kind, value = queue.get(timeout=_POLL)
+            except Empty:
+                if not thread.is_alive() and queue.empty():
+                    raise RuntimeError("read-ahead thread ended without a result") from None
+                continue
+            if kind == _DONE:
+                return
+            if kind == _FAILED:
+                assert isinstance(value, BaseException)
+                raise value
+            yield value  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
