@@ -1,7 +1,7 @@
 """Frozen settings and their fingerprints.
 
 A fingerprint is a short readable string of every setting that changes what an index holds
-(`nfkc.cf.cjk_13g_s5_b5_xxh64p`). It names the index folder and is written into every report,
+(`nfkc.cf.cjk_13g_s5_b5_lane64p`). It names the index folder and is written into every report,
 so a changed setting builds a new index instead of silently reusing a stale one.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 
 from contam.errors import ConfigError
 
-#: Version of the token and n-gram hash scheme (xxh64 per token, polynomial roll, fmix64).
+#: Version of the token and n-gram hash scheme (8-byte lanes per token, polynomial roll, fmix64).
 #: Bump it whenever `shingles.py` would hash the same text differently.
-HASH_SCHEME = "xxh64p2"
+HASH_SCHEME = "lane64p"
 #: Longest seed n-gram: every 8-gram (PaLM) and 13-gram (GPT-3) must contain a seed.
 MAX_SEED_N = 8
 #: Where shards are scanned: worker processes on this machine, or Ray tasks (`ray_engine`).

@@ -107,14 +107,14 @@ def probe_docs(  # type: ignore[no-untyped-def]
     last ``k0`` tokens, whose rare hits in the prefix table (behind a two-bit filter: a table
     probe at every token cost a quarter of the kernel) are extended token by token.
     """
-    th, ts, te = token_buffers(starts, ends)
+    th, ts, te, state = token_buffers(starts, ends)
     hits = np.empty((256, HIT_COLUMNS), dtype=np.int64)
     row = np.empty(HIT_COLUMNS, dtype=np.int64)
     count = 0
     tokens = np.zeros(len(starts), dtype=np.int64)
     has_short = prefix_keys.any()
     for k in range(len(starts)):
-        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te)
+        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te, state)
         tokens[k] = nt
         raw = np.uint64(0)
         raw_k = np.uint64(0)

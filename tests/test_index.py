@@ -101,7 +101,7 @@ def test_other_settings_live_in_another_folder(tiny_bench: Path, tmp_path: Path)
     )
     assert len({a, b, c}) == 3
     assert a.parent.name == "tiny"
-    assert a.name.startswith("nfkc.cf.cjk_4g_s3_b3_xxh64p2_f")
+    assert a.name.startswith("nfkc.cf.cjk_4g_s3_b3_lane64p_f")
 
 
 def test_explicit_index_with_other_settings_is_refused(tiny_bench: Path, tmp_path: Path) -> None:

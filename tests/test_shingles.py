@@ -1,12 +1,10 @@
 import numpy as np
-import xxhash
 from hypothesis import given
 from hypothesis import strategies as st
 
 from contam.config import NormConfig
 from contam.index import tokens_of
 from contam.shingles import (
-    as_bytes,
     base_power,
     bits_build,
     bits_log,
@@ -18,21 +16,50 @@ from contam.shingles import (
     table_build,
     table_get,
     tokens,
-    xxh64,
 )
 
 NORM = NormConfig()
 
 
-@given(st.binary(max_size=200))
-def test_xxh64_equals_the_reference_library(data: bytes) -> None:
-    assert int(xxh64(as_bytes(data or b"\0"), 0, len(data))) == xxhash.xxh64_intdigest(data)
+MASK = (1 << 64) - 1
 
 
-def test_token_hash_is_xxh64_of_the_normalized_token() -> None:
+def fmix64_py(h: int) -> int:
+    h = ((h ^ (h >> 33)) * 0xFF51AFD7ED558CCD) & MASK
+    h = ((h ^ (h >> 33)) * 0xC4CEB9FE1A85EC53) & MASK
+    return h ^ (h >> 33)
+
+
+def token_hash_py(token: bytes) -> int:
+    """The scheme of `contam.shingles`, written out plainly: 8-byte little-endian lanes."""
+    lanes = [int.from_bytes(token[p : p + 8], "little") for p in range(0, len(token), 8)]
+    state = 0
+    for lane in lanes[:-1]:
+        x = state ^ ((lane * 0xC2B2AE3D27D4EB4F) & MASK)
+        state = ((((x << 31) | (x >> 33)) & MASK) * 0x9E3779B185EBCA87) & MASK
+    last = lanes[-1]
+    if state:
+        x = state ^ ((last * 0xC2B2AE3D27D4EB4F) & MASK)
+        last = ((((x << 31) | (x >> 33)) & MASK) * 0x9E3779B185EBCA87) & MASK
+    return fmix64_py(last)
+
+
+def test_token_hash_of_the_normalized_token() -> None:
     th, off, _ = tokens_of(["Hello, WORLD"], NORM)
     assert off.tolist() == [0, 2]
-    assert th.tolist() == [xxhash.xxh64_intdigest(b"hello"), xxhash.xxh64_intdigest(b"world")]
+    assert th.tolist() == [token_hash_py(b"hello"), token_hash_py(b"world")]
+    assert token_hash_py(b"hello") == fmix64_py(int.from_bytes(b"hello", "little"))
+
+
+# words of every length around the lane size, ASCII and not, and CJK tokens of their own
+WORDS = st.text(alphabet="ab9_éЖ\u0915\u093f天", min_size=1, max_size=40)
+
+
+@given(st.lists(WORDS, min_size=1, max_size=6), st.sampled_from([" ", ", ", "\n", "—"]))
+def test_kernel_token_hashes_equal_the_plain_scheme(words: list[str], sep: str) -> None:
+    text = sep.join(words)
+    th, _, _ = tokens_of([text], NORM)
+    assert th.tolist() == [token_hash_py(t.encode()) for t in tokens(text, NORM)]
 
 
 def test_tokens_fold_punctuation_and_split_cjk() -> None:
