@@ -451,3 +451,37 @@ def extract_lines(b, end, text_key, id_key):  # type: ignore[no-untyped-def]
         lines += 1
         s = i + 1
     return rows[:lines]
+
+
+@njit(cache=True, nogil=True)
+def joined_ids(b, id_starts, id_ends, numbers):  # type: ignore[no-untyped-def]
+    """The documents' ids, each followed by a zero byte, so that one decode and one split
+    make the list of id strings (a Python slice and decode per document took ~0.05 s per
+    100 MB). Document k's id is ``b[id_starts[k]:id_ends[k]]``, or the decimal line number
+    ``numbers[k]`` where ``id_ends[k]`` is -1."""
+    size = len(id_starts)
+    for k in range(len(id_starts)):
+        size += id_ends[k] - id_starts[k] if id_ends[k] >= 0 else 20
+    out = np.empty(size, dtype=np.uint8)
+    o = 0
+    digits = np.empty(20, dtype=np.uint8)
+    for k in range(len(id_starts)):
+        if id_ends[k] >= 0:
+            for p in range(id_starts[k], id_ends[k]):
+                out[o] = b[p]
+                o += 1
+        else:
+            n = numbers[k]
+            count = 0
+            while True:
+                digits[count] = 48 + n % 10
+                count += 1
+                n //= 10
+                if n == 0:
+                    break
+            for q in range(count - 1, -1, -1):
+                out[o] = digits[q]
+                o += 1
+        out[o] = 0
+        o += 1
+    return out[:o]

@@ -22,7 +22,7 @@ import zstandard
 
 from contam.errors import RecordError, ShardError
 from contam.fields import field_root, join_fields
-from contam.jsonl import LINE_DOC, LINE_PYTHON, extract_lines
+from contam.jsonl import LINE_DOC, LINE_PYTHON, extract_lines, joined_ids
 from contam.records import DocBatch
 
 SUFFIXES = (
@@ -234,12 +234,17 @@ class ShardReader:
         rows = extract_lines(buf, end, self._text_key, self._id_key)
         kinds = rows[:, 0]
         docs = np.flatnonzero(kinds == LINE_DOC)
-        named = buf.tobytes()
-        numbers = (docs + line + 1).tolist()
-        doc_ids = [
-            named[a:b].decode() if b >= 0 else str(n)
-            for n, a, b in zip(numbers, rows[docs, 6].tolist(), rows[docs, 7].tolist(), strict=True)
-        ]
+        line_numbers = docs + line + 1
+        numbers = line_numbers.tolist()
+        doc_ids = _split_ids(joined_ids(buf, rows[docs, 6], rows[docs, 7], line_numbers))
+        if len(doc_ids) != len(docs):  # an id held an escaped zero character
+            named = buf.tobytes()
+            doc_ids = [
+                named[a:b].decode() if b >= 0 else str(n)
+                for n, a, b in zip(
+                    numbers, rows[docs, 6].tolist(), rows[docs, 7].tolist(), strict=True
+                )
+            ]
         self.stats.records += len(docs)
         piece = DocBatch(
             str(self.path), doc_ids, numbers, buf, rows[docs, 3], rows[docs, 4], rows[docs, 5]
@@ -478,6 +483,13 @@ def _merged(a: DocBatch, b: DocBatch) -> DocBatch:
         both.ends[order],
         both.chars[order],
     )
+
+
+def _split_ids(joined: np.ndarray) -> list[str]:
+    """`jsonl.joined_ids`'s zero-terminated ids as strings."""
+    if len(joined) == 0:
+        return []
+    return joined[:-1].tobytes().decode().split("\0")
 
 
 def _reason(e: BaseException) -> str:

@@ -124,7 +124,7 @@ def tokenize(d, s, e, classes, th, ts, te, state):  # type: ignore[no-untyped-de
             state[count] = h
             ts[count] = start
             te[count] = i
-            count += in_word & (word ^ U64(1))
+            count += int(in_word & (word ^ U64(1)))
             if in_word == U64(0):
                 start = i
             if shift == U64(64) and word == U64(1):

@@ -271,3 +271,26 @@ def test_real_corpus_shards_read_as_orjson_reads_them(corpus_dir: Path) -> None:
             np.frombuffer(b"id", np.uint8),
         )[:, 0]
         assert (kinds == LINE_DOC).sum() == len(expected), shard  # all in the kernel
+
+
+def test_ids_of_every_kind_in_one_chunk(tmp_path: Path) -> None:
+    lines = [
+        '{"id": "a", "text": "x"}',
+        '{"text": "y"}',  # no id: the line number
+        '{"id": 1234567890123, "text": "z"}',
+        '{"id": null, "text": "w"}',
+        '{"id": "\u00e9\u5929", "text": "v"}',
+        '{"id": "", "text": "u"}',
+    ]
+    path = tmp_path / "ids.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    [batch] = ShardReader(path).batches()
+    assert batch.doc_ids == ["a", "2", "1234567890123", "4", "\u00e9\u5929", ""]
+    assert batch.lines == [1, 2, 3, 4, 5, 6]
+
+
+def test_an_id_holding_a_zero_character_is_kept_whole(tmp_path: Path) -> None:
+    path = tmp_path / "zero.jsonl"
+    path.write_text('{"id": "a\\u0000b", "text": "x"}\n{"text": "y"}\n', encoding="utf-8")
+    [batch] = ShardReader(path).batches()
+    assert batch.doc_ids == ["a\0b", "2"]
