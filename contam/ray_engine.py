@@ -32,7 +32,7 @@ from contam.errors import ConfigError, ContamError
 from contam.match import Matcher
 from contam.report import ShardCommit
 from contam.scan import commit_folder, scan_shard
-from contam.workers import no_progress
+from contam.workers import no_progress, reuse_freed_buffers
 
 INSTALL_LINE = "the Ray engine needs the ray extra: pip install 'contam[ray]'"
 
@@ -207,5 +207,6 @@ def _worker_matcher(ref: Any) -> Matcher:
     key = ref.hex()
     if key not in _MATCHER:
         _MATCHER.clear()  # a new scan: drop the last one's index
+        reuse_freed_buffers()  # as the local engine's processes do
         _MATCHER[key] = import_ray().get(ref)
     return _MATCHER[key]
