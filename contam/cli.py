@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -202,15 +203,18 @@ class _ProgressBar:
         self.desc = desc
         self.bar: Any = None  # made at the first progress, after the index log lines
         self.docs = 0
+        self.lock = threading.Lock()  # the scan's reader thread reports bytes, its main docs
 
     def advance(self, raw: int, docs: int) -> None:
-        if self.bar is None:
-            self.bar = self.tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024,
-                                 desc=self.desc, file=sys.stderr, dynamic_ncols=True)  # fmt: skip
-        self.docs += docs
-        self.bar.update(raw)
-        if docs:
-            self.bar.set_postfix_str(f"{self.docs:,} docs", refresh=False)
+        with self.lock:
+            if self.bar is None:
+                self.bar = self.tqdm(total=self.total, unit="B", unit_scale=True,
+                                     unit_divisor=1024, desc=self.desc, file=sys.stderr,
+                                     dynamic_ncols=True)  # fmt: skip
+            self.docs += docs
+            self.bar.update(raw)
+            if docs:
+                self.bar.set_postfix_str(f"{self.docs:,} docs", refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:

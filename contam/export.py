@@ -227,6 +227,8 @@ def _write_like(
         import pyarrow.parquet as pq
 
         schema = pq.read_schema(original)
+        added = [pa.field(c, pa.string()) for c in columns if c not in schema.names]  # the id
+        schema = pa.schema([*added, *schema])
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), target)
 
 

@@ -26,6 +26,10 @@ from contam.shingles import utf8_char
 
 #: `FoldTable.rep_of` entries that are not replacements.
 KEEP, JOIN, REPLACE = -1, -2, 0
+#: `fold_batch`'s outcomes: done, the output ran out of room, the segment rows ran out.
+FITS, OUT_FULL, ROWS_FULL = 0, 1, 2
+#: Room beyond the input's bytes that folding gets (replacements may be longer).
+FOLD_SLACK = 4096
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -82,29 +86,46 @@ class FoldTable:
         r = int(self.rep_of[cp])
         return None if r < 0 else self.rep_bytes[self.rep_ptr[r] : self.rep_ptr[r + 1]].tobytes()
 
-    def fold(self, data: U8, starts: I64, ends: I64, out: U8 | None = None, at: int = 0) -> Folded:
-        """`fold_batch` with this table into ``out[at:]`` (a fresh buffer with room for the
-        input when no ``out`` is given). Should replacements outgrow that (never in real
-        text), a fresh buffer is tried, for the largest expansion; likewise the joiner
-        segments. Offsets are into the returned buffer: ``out`` when the texts fit."""
+    def fold(
+        self,
+        data: U8,
+        starts: I64,
+        ends: I64,
+        out: U8 | None = None,
+        at: int = 0,
+        stop: int | None = None,
+    ) -> Folded:
+        """`fold_batch` with this table into ``out[at:stop]`` (``stop`` defaults to the end;
+        a fresh buffer of `fold_room` when no ``out`` is given). Should replacements outgrow
+        that (never in real text), a fresh buffer is tried, for the largest expansion; should
+        the joiner segments outgrow their rows, more rows. Offsets are into the returned
+        buffer: ``out`` unless it was outgrown."""
         if out is None:
-            out, at = np.empty(len(data) + 4096, dtype=np.uint8), 0
+            out, at = np.empty(fold_room(starts, ends), dtype=np.uint8), 0
+        stop = len(out) if stop is None else stop
         rows = 4096
         while True:
             segments = np.empty((rows, 5), dtype=np.int64)
-            *folded, fits = fold_batch(
+            *folded, status = fold_batch(
                 data, starts, ends, self.ascii, self.rep_of, self.rep_ptr, self.rep_bytes, out,
-                at, segments,
+                at, stop, segments,
             )  # fmt: skip
-            if fits:
+            if status == FITS:
                 return tuple(folded)
-            room = max(len(out) - at, self.expansion * len(data) + 64)
-            out, at = np.empty(room, dtype=np.uint8), 0
-            rows = min(2 * rows, len(data) // 2 + 1)  # a segment holds a 2-byte joiner
+            if status == ROWS_FULL:
+                rows = min(2 * rows, len(data) // 2 + 1)  # a segment holds a 2-byte joiner
+                continue
+            stop = max(stop - at, self.expansion * len(data) + 64)
+            out, at = np.empty(stop, dtype=np.uint8), 0
 
     def char_map(self, data: U8, start: int, end: int) -> I64:
         """`fold_char_map` with this table."""
         return fold_char_map(data, start, end, self.rep_of, self.rep_ptr)  # type: ignore[no-any-return]
+
+
+def fold_room(starts: I64, ends: I64) -> int:
+    """Bytes to fold the texts ``[starts[k], ends[k])`` into: their own and `FOLD_SLACK`."""
+    return int((ends - starts).sum()) + FOLD_SLACK
 
 
 @disk_cached
@@ -121,19 +142,20 @@ def _kinds(config: NormConfig) -> I32:
 
 
 @njit(cache=True, nogil=True)
-def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, segments):  # type: ignore[no-untyped-def]
+def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, stop, segments):  # type: ignore[no-untyped-def]
     """Normalize every UTF-8 text ``d[starts[k]:ends[k]]`` character by character into
-    ``out[at:]``.
+    ``out[at:stop]`` (nothing is written past ``stop``: two threads fold into one buffer).
 
-    Returns (out, out_starts, out_ends, segments, whether ``out`` and the rows of
-    ``segments`` sufficed; when they did not, `FoldTable.fold` tries again with more; the
-    buffers are not grown here, as reassigning an array in this loop made it 3x slower).
+    Returns (out, out_starts, out_ends, segments, `FITS`, or `OUT_FULL` or `ROWS_FULL` when
+    ``out[at:stop]`` or the rows of ``segments`` ran out; `FoldTable.fold` then tries again
+    with more; the buffers are not grown here, as reassigning an array in this loop made it
+    3x slower).
     Text k's folded bytes are ``out[out_starts[k]:out_ends[k]]``. A `JOIN` character is copied as it
     is: each run of them, with the character before it, is a row (text, input start, input
     end, output start, output end) of ``segments``, whose folding is exact only if the
     segment normalizes to itself as a whole (`Matcher` checks those few in Python).
     """
-    room = len(out)
+    room = stop
     out_starts = np.empty(len(starts), dtype=np.int64)
     out_ends = np.empty(len(starts), dtype=np.int64)
     count = 0
@@ -149,7 +171,7 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, 
             b = d[i]
             if b < 0x80:
                 if o >= room:
-                    return out, out_starts, out_ends, segments[:0], False
+                    return out, out_starts, out_ends, segments[:0], OUT_FULL
                 out[o] = ascii_map[b]
                 piece_in = i
                 piece_out = o
@@ -161,11 +183,11 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, 
             r = rep_of[cp]
             size = width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
             if o + size > room:
-                return out, out_starts, out_ends, segments[:0], False
+                return out, out_starts, out_ends, segments[:0], OUT_FULL
             if r == JOIN:
                 if not in_run:
                     if count == len(segments):
-                        return out, out_starts, out_ends, segments[:0], False
+                        return out, out_starts, out_ends, segments[:0], ROWS_FULL
                     segments[count, 0] = k
                     segments[count, 1] = piece_in
                     segments[count, 3] = piece_out
@@ -187,7 +209,7 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, 
             o += size
             i += width
         out_ends[k] = o
-    return out, out_starts, out_ends, segments[:count].copy(), True
+    return out, out_starts, out_ends, segments[:count].copy(), FITS
 
 
 @njit(cache=True, nogil=True)

@@ -39,7 +39,7 @@ from contam.align import (
     seeds_of,
 )
 from contam.config import NormConfig
-from contam.folding import Folded, FoldTable
+from contam.folding import Folded, FoldTable, fold_room
 from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
 from contam.normalize import (
@@ -219,11 +219,18 @@ class Matcher:
         )  # fmt: skip
 
     def fold_and_probe(
-        self, data: U8, starts: I64, ends: I64, out: U8 | None = None, at: int = 0
+        self,
+        data: U8,
+        starts: I64,
+        ends: I64,
+        out: U8 | None = None,
+        at: int = 0,
+        stop: int | None = None,
     ) -> tuple[Folded, Probed]:
         """Normalize a batch's UTF-8 buffer character by character (noting the joiner
-        segments) into ``out[at:]`` (`FoldTable.fold`) and probe the result; no GIL held."""
-        folded = self.fold.fold(data, starts, ends, out, at)
+        segments) into ``out[at:stop]`` (`FoldTable.fold`) and probe the result; no GIL
+        held."""
+        folded = self.fold.fold(data, starts, ends, out, at, stop)
         return folded, self.probe(folded[0], folded[1], folded[2])
 
     def candidates(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> I64:
@@ -237,20 +244,23 @@ class Matcher:
 
     def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
         """`match` over a stream. Each kernel runs (without the GIL) on each half of a batch:
-        four tasks for two threads, which take them as they come free, while the main thread
-        reads the next batch. One process so keeps both cores busy, where one thread per
-        kernel left the shorter one idle for a third of the time."""
+        four tasks for two threads, which take them as they come free, while the next batch
+        is read (`prefetch.read_ahead`, in the scan). One process so keeps both cores busy,
+        where one thread per kernel left the shorter one idle for a third of the time."""
         with ThreadPoolExecutor(2) as kernels:
             pending: tuple[DocBatch, list[tuple[int, Future[FirstPass]]]] | None = None
             for batch in batches:
                 # both halves fold into one buffer, each into room for its own bytes
                 parts = _halves(batch)
-                rooms = [int((ends - starts).sum()) + 4096 for _, starts, ends in parts]
+                rooms = [fold_room(starts, ends) for _, starts, ends in parts]
                 out = np.empty(sum(rooms), dtype=np.uint8)
-                halves = [
-                    (first, kernels.submit(self._first_pass, batch.data, starts, ends, out, at))
-                    for (first, starts, ends), at in zip(parts, [0, rooms[0]], strict=True)
-                ]
+                halves, at = [], 0
+                for (first, starts, ends), room in zip(parts, rooms, strict=True):
+                    task = kernels.submit(
+                        self._first_pass, batch.data, starts, ends, out, at, at + room
+                    )
+                    halves.append((first, task))
+                    at += room
                 if pending is not None:
                     yield self._finish_pending(*pending)
                 pending = (batch, halves)
@@ -258,11 +268,17 @@ class Matcher:
                 yield self._finish_pending(*pending)
 
     def _first_pass(
-        self, data: U8, starts: I64, ends: I64, out: U8 | None = None, at: int = 0
+        self,
+        data: U8,
+        starts: I64,
+        ends: I64,
+        out: U8 | None = None,
+        at: int = 0,
+        stop: int | None = None,
     ) -> FirstPass:
-        """Both kernels over documents ``data[starts[k]:ends[k]]``, folded into ``out[at:]``;
-        no GIL held."""
-        folded_probed = self.fold_and_probe(data, starts, ends, out, at)
+        """Both kernels over documents ``data[starts[k]:ends[k]]``, folded into
+        ``out[at:stop]``; no GIL held."""
+        folded_probed = self.fold_and_probe(data, starts, ends, out, at, stop)
         return (*folded_probed, self.candidates(data, starts, ends))
 
     def _finish_pending(

@@ -31,8 +31,11 @@ def apply(options: Sequence[Callable[[Any], Any]], func: F) -> F:
     return decorated  # type: ignore[no-any-return]
 
 
-def bench_options(required: bool = False) -> Callable[[F], F]:
-    """``--bench`` (repeatable), ``--bench-dir`` and the fields of custom bench files."""
+def bench_options(required: bool = False, corpus_fields: bool = True) -> Callable[[F], F]:
+    """``--bench`` (repeatable), ``--bench-dir`` and the fields of custom bench files, whose
+    defaults are the corpus's ``--id-field``/``--text-field`` where the command has them."""
+    id_default = "--id-field, or id" if corpus_fields else "id"
+    text_default = "--text-field, or text" if corpus_fields else "text"
     options = [
         click.option("--bench", "bench_names", multiple=True, required=required,
                      metavar="NAME|FILE",
@@ -40,10 +43,9 @@ def bench_options(required: bool = False) -> Callable[[F], F]:
                      "pass) or a .jsonl/.csv/.parquet file. Repeatable."),
         bench_dir_option,
         click.option("--bench-id-field",
-                     help="Id field of custom bench files [default: --id-field, or id]."),
+                     help=f"Id field of custom bench files [default: {id_default}]."),
         click.option("--bench-text-field", multiple=True,
-                     help="Text field(s) of custom bench files [default: --text-field, or "
-                     "text]."),
+                     help=f"Text field(s) of custom bench files [default: {text_default}]."),
         click.option("--label-field", multiple=True,
                      help="Label (answer) field(s) of custom bench files. Repeatable."),
     ]  # fmt: skip

@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
@@ -118,3 +119,14 @@ def test_real_subsets(shared_report: Path, tmp_path: Path) -> None:
             assert list(csv.reader(a)) == list(csv.reader(b))
     done = export_subset(report, "cmmlu", "clean", tmp_path / "cmmlu", bench_dir=bench_dir)
     assert done.selected == 11576
+
+
+def test_parquet_bench_folder_gets_the_id_column(tmp_path: Path, tiny_config: ScanConfig) -> None:
+    bench = tmp_path / "tiny.parquet"
+    pq.write_table(pa.Table.from_pylist(TINY_ITEMS), bench)
+    tiny_corpus(tmp_path / "corpus")
+    run(tmp_path, bench, tiny_config)
+    report = ScanReport.open(tmp_path / "out")
+    export_subset(report, "tiny", "dirty", tmp_path / "subset", id_column="item")
+    rows = pq.read_table(tmp_path / "subset" / "tiny.parquet").to_pylist()
+    assert rows == [{"item": r["id"], **r} for r in (BY_ID["fox"], BY_ID["sum"], BY_ID["peru"])]

@@ -139,3 +139,22 @@ def test_fold_that_outgrows_the_given_buffer_gets_a_fresh_one() -> None:
     got, out_starts, out_ends, _ = TABLE.fold(data, starts, ends, out, 20)
     assert got is not out
     assert got[out_starts[0] : out_ends[0]].tobytes() == expected("\ufdfa" * 3)
+
+
+def test_fold_writes_nothing_past_its_stop() -> None:
+    # two threads fold into one buffer: a text that outgrows its share (½ is 2 bytes, its
+    # folding "1⁄2" 5) must leave the next share alone and get a fresh buffer
+    data, starts, ends = encode_batch(["\u00bd" * 100])
+    out = np.full(400, 7, dtype=np.uint8)
+    got, out_starts, out_ends, _ = TABLE.fold(data, starts, ends, out, 0, 250)
+    assert got is not out
+    assert (out[250:] == 7).all()
+    assert got[out_starts[0] : out_ends[0]].tobytes() == expected("\u00bd" * 100)
+
+
+def test_many_segments_keep_the_given_buffer() -> None:
+    many = "e\u0301" * 5000  # more joiner segments than the first try has rows for
+    data, starts, ends = encode_batch([many])
+    out = np.zeros(len(data) + 64, dtype=np.uint8)
+    got, _, _, segments = TABLE.fold(data, starts, ends, out, 10)
+    assert got is out and len(segments) == 5000

@@ -89,7 +89,7 @@ def _configs(kw: dict[str, Any]) -> tuple[ModelConfig, ProbeConfig]:
 
 
 @click.command("probe")
-@bench_options(required=True)
+@bench_options(required=True, corpus_fields=False)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="New report folder.")  # fmt: skip
 @_model_options
