@@ -46,3 +46,9 @@ class ReportError(ContamError):
 
 class ModelError(ContamError):
     """A model, tokenizer or endpoint that cannot be loaded or scored (contam probe)."""
+
+
+def first_line(e: BaseException) -> str:
+    """A foreign exception's message on one line, for the one-line errors raised from it."""
+    text = str(e).strip() or type(e).__name__
+    return text.splitlines()[0]

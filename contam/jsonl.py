@@ -161,7 +161,7 @@ def _string(b, i, e, write):  # type: ignore[no-untyped-def]
             if i + 1 >= e:
                 return _FAIL, o, extra
             x = b[i + 1]
-            if x == 117:  # \uXXXX: a BMP character, or a high then a low surrogate
+            if x == 117:  # \u and 4 hex digits: a BMP character, or a surrogate pair
                 code = _hex4(b, i + 2, e)
                 if code < 0 or 0xDC00 <= code < 0xE000:
                     return _FAIL, o, extra
@@ -345,75 +345,83 @@ def _key_is(b, i, j, key):  # type: ignore[no-untyped-def]
     return True
 
 
+@njit(inline="always")
+def _holds_zero(b, i, j):  # type: ignore[no-untyped-def]
+    for k in range(i, j):  # noqa: SIM110 (no generators in numba)
+        if b[k] == 0:
+            return True
+    return False
+
+
 @njit(cache=True, nogil=True)
 def _record(b, i, e, text_key, id_key, stack):  # type: ignore[no-untyped-def]
     """Parse the record that starts at ``b[i]``, a line start, decoding its text and id in
     place. Returns (kind, index where parsing stopped, text start, text end, chars, id start,
-    id end, whether there is an id); for `LINE_DOC` the index is the line's end."""
+    id end, -1 when there is no id); for `LINE_DOC` the index is the line's end. An id
+    holding an (escaped) zero character goes to orjson, as `joined_ids` splits on zero."""
     i = _ws(b, i, e)
     if i == e or b[i] == 10:
-        return LINE_BLANK, i, 0, 0, 0, 0, 0, False
+        return LINE_BLANK, i, 0, 0, 0, 0, -1
     if b[i] != 123:
-        return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+        return LINE_PYTHON, i, 0, 0, 0, 0, -1
     i = _ws(b, i + 1, e)
     t0 = t1 = chars = -1
     d0 = d1 = -1
-    named = False
     while True:
         if i >= e or b[i] != 34:  # also {}: no text field
-            return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+            return LINE_PYTHON, i, 0, 0, 0, 0, -1
         k0 = i + 1
         i, k1, _ = _string(b, k0, e, False)
         if i < 0 or k1 != i - 1:  # invalid, or escaped: orjson compares escaped keys
-            return LINE_PYTHON, max(i, k0), 0, 0, 0, 0, 0, False
+            return LINE_PYTHON, max(i, k0), 0, 0, 0, 0, -1
         i = _ws(b, i, e)
         if i >= e or b[i] != 58:
-            return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+            return LINE_PYTHON, i, 0, 0, 0, 0, -1
         i = _ws(b, i + 1, e)
         if i >= e:
-            return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+            return LINE_PYTHON, i, 0, 0, 0, 0, -1
         c = b[i]
         if _key_is(b, k0, k1, text_key):
             if t0 >= 0 or c != 34:  # a duplicate, or not a string
-                return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+                return LINE_PYTHON, i, 0, 0, 0, 0, -1
             t0 = i + 1
             i, t1, extra = _string(b, t0, e, True)
             chars = t1 - t0 - extra
         elif _key_is(b, k0, k1, id_key):
             if d0 >= 0:
-                return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+                return LINE_PYTHON, i, 0, 0, 0, 0, -1
             if c == 34:
                 d0 = i + 1
                 i, d1, _ = _string(b, d0, e, True)
-                named = True
+                if i >= 0 and _holds_zero(b, d0, d1):  # ids are split on zero bytes
+                    return LINE_PYTHON, d0, 0, 0, 0, 0, -1
             elif c == 45 or 48 <= c <= 57:
                 d0 = i
                 i, plain = _number(b, i, e)
                 if not plain:  # str() of it would not be its literal
-                    return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+                    return LINE_PYTHON, i, 0, 0, 0, 0, -1
                 d1 = i
-                named = True
             else:
                 d0 = i
                 i = _literal(b, i, e)
                 if i < 0 or b[i - 1] != 108:  # null; true and false would be str(bool)
-                    return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+                    return LINE_PYTHON, i, 0, 0, 0, 0, -1
         else:
             i = _skip_value(b, i, e, stack)
         if i < 0:
-            return LINE_PYTHON, k0, 0, 0, 0, 0, 0, False
+            return LINE_PYTHON, k0, 0, 0, 0, 0, -1
         i = _ws(b, i, e)
         if i >= e:
-            return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+            return LINE_PYTHON, i, 0, 0, 0, 0, -1
         if b[i] == 125:  # }
             break
         if b[i] != 44:
-            return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
+            return LINE_PYTHON, i, 0, 0, 0, 0, -1
         i = _ws(b, i + 1, e)
     i = _ws(b, i + 1, e)
     if (i < e and b[i] != 10) or t0 < 0:
-        return LINE_PYTHON, i, 0, 0, 0, 0, 0, False
-    return LINE_DOC, i, t0, t1, chars, d0, d1, named
+        return LINE_PYTHON, i, 0, 0, 0, 0, -1
+    return LINE_DOC, i, t0, t1, chars, d0, d1
 
 
 @njit(cache=True, nogil=True)
@@ -422,7 +430,7 @@ def extract_lines(b, end, text_key, id_key):  # type: ignore[no-untyped-def]
     decoding the text and id of each record in place.
 
     Returns per line: kind, start and end in ``b``; text start, end and characters; id start
-    and end, and whether it has one (else the line number is the id).
+    and end (end -1: no id, so the line number is the id).
     """
     size = 1024
     rows = np.empty((size, 8), dtype=np.int64)
@@ -430,7 +438,7 @@ def extract_lines(b, end, text_key, id_key):  # type: ignore[no-untyped-def]
     lines = 0
     s = 0
     while s < end:
-        kind, i, t0, t1, chars, d0, d1, named = _record(b, s, end, text_key, id_key, stack)
+        kind, i, t0, t1, chars, d0, d1 = _record(b, s, end, text_key, id_key, stack)
         if kind != LINE_DOC:
             while i < end and b[i] != 10:
                 i += 1
@@ -447,7 +455,7 @@ def extract_lines(b, end, text_key, id_key):  # type: ignore[no-untyped-def]
         row[4] = t1
         row[5] = chars
         row[6] = d0
-        row[7] = d1 if named else -1
+        row[7] = d1
         lines += 1
         s = i + 1
     return rows[:lines]

@@ -326,13 +326,13 @@ class Matcher:
         char_maps: dict[int, tuple[I64, I64]] = {}
         again = False
         for doc in np.unique(aligned.chains[:, C_DOC]).tolist():
-            text = batch.texts[doc]
-            if text.isascii():
-                continue  # byte offsets are char offsets
+            if batch.chars[doc] == ends[doc] - starts[doc]:
+                continue  # ASCII, one byte a character: byte offsets are char offsets
             if doc not in normalized:
                 char_of_byte = self.fold.char_map(data, starts[doc], ends[doc])
                 char_maps[doc] = (char_of_byte, char_of_byte + 1)
                 continue
+            text = batch.texts[doc]
             pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
             piecewise = pieces.encode("utf-8", "surrogatepass")
             if piecewise != final(doc):

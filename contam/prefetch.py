@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from queue import Empty, Full, Queue
+from queue import Full, Queue
 from typing import TypeVar
 
 T = TypeVar("T")
 
 _ITEM, _DONE, _FAILED = 0, 1, 2
-#: How often a blocked producer or consumer looks whether the other side has stopped.
+#: How often a blocked producer looks whether the consumer has stopped.
 _POLL = 0.1
 
 
@@ -61,12 +61,7 @@ def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     thread.start()
     try:
         while True:
-            try:
-                kind, value = queue.get(timeout=_POLL)
-            except Empty:
-                if not thread.is_alive() and queue.empty():
-                    raise RuntimeError("read-ahead thread ended without a result") from None
-                continue
+            kind, value = queue.get()  # the producer always ends with _DONE or _FAILED
             if kind == _DONE:
                 return
             if kind == _FAILED:

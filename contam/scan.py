@@ -57,7 +57,7 @@ from contam.report import (
     merge_runs,
 )
 from contam.shards import ShardReader, find_shards
-from contam.workers import Report, run_forked
+from contam.workers import Report, reuse_freed_buffers, run_forked
 
 
 @dataclass(slots=True)
@@ -237,6 +237,7 @@ def _run_shards(
     def scan_and_commit(path: Path, report: Report) -> None:
         scan_shard(path, matcher, config, report).write(commit_folder(out, path))
 
+    reuse_freed_buffers()  # the forked workers inherit it
     run_forked(scan_and_commit, todo, config.workers, progress)
 
 
@@ -279,8 +280,9 @@ def scan_shard(
             hits = found.hits
             seen_gram.append(np.unique(hits[hits[:, H_KIND] == KIND_GRAM, H_KEY]))
             aligned = found.aligned
-            places = aligned.runs  # one per run: a place in a doc
-            runs.append(merge_runs([np.column_stack([places, np.ones(len(places), np.int64)])]))
+            # a run is a place in a doc: distinct places with their counts, as `merge_runs` sums
+            places, counts = np.unique(aligned.runs, axis=0, return_counts=True)
+            runs.append(np.column_stack([places, counts]))
             skips.append(np.unique(aligned.skips, axis=0))
             gpt4.append(found.gpt4)
             near.append(found.near)

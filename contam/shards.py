@@ -20,7 +20,7 @@ import numpy as np
 import orjson
 import zstandard
 
-from contam.errors import RecordError, ShardError
+from contam.errors import RecordError, ShardError, first_line
 from contam.fields import field_root, join_fields
 from contam.jsonl import LINE_DOC, LINE_PYTHON, extract_lines, joined_ids
 from contam.records import DocBatch
@@ -131,7 +131,7 @@ class ShardReader:
         self._reported = 0
         plain = text_fields[0] if len(text_fields) == 1 else None
         # one top-level text field: records read by `extract_lines`
-        self._plain = None if plain is None or "." in plain or "[" in plain else plain
+        self._plain = plain if plain is not None and field_root(plain) == plain else None
         self._text_key = np.frombuffer((self._plain or "").encode(), dtype=np.uint8)
         self._id_key = np.frombuffer(id_field.encode(), dtype=np.uint8)
 
@@ -166,10 +166,10 @@ class ShardReader:
         except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError) as e:
             if isinstance(e, (RecordError, ShardError)):
                 raise
-            raise ShardError(f"{self.path}: cannot read shard ({_reason(e)})") from e
+            raise ShardError(f"{self.path}: cannot read shard ({first_line(e)})") from e
         if self.stats.records == 0 and self.stats.skipped == 0:
             raise ShardError(f"{self.path}: empty shard (no documents)")
-        if held_chars or any(len(p) for p in held):
+        if held:  # pieces are never empty
             yield DocBatch.join(held)
 
     def _bad(self, line: int, reason: str) -> None:
@@ -237,14 +237,6 @@ class ShardReader:
         line_numbers = docs + line + 1
         numbers = line_numbers.tolist()
         doc_ids = _split_ids(joined_ids(buf, rows[docs, 6], rows[docs, 7], line_numbers))
-        if len(doc_ids) != len(docs):  # an id held an escaped zero character
-            named = buf.tobytes()
-            doc_ids = [
-                named[a:b].decode() if b >= 0 else str(n)
-                for n, a, b in zip(
-                    numbers, rows[docs, 6].tolist(), rows[docs, 7].tolist(), strict=True
-                )
-            ]
         self.stats.records += len(docs)
         piece = DocBatch(
             str(self.path), doc_ids, numbers, buf, rows[docs, 3], rows[docs, 4], rows[docs, 5]
@@ -490,8 +482,3 @@ def _split_ids(joined: np.ndarray) -> list[str]:
     if len(joined) == 0:
         return []
     return joined[:-1].tobytes().decode().split("\0")
-
-
-def _reason(e: BaseException) -> str:
-    text = str(e) or type(e).__name__
-    return text.splitlines()[0]

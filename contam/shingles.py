@@ -94,6 +94,15 @@ def utf8_char(d, i):  # type: ignore[no-untyped-def]
     return cp | (np.int64(d[i + 2] & 0x3F) << 6) | np.int64(d[i + 3] & 0x3F), 4
 
 
+@njit(inline="always")
+def _slot(th, state, ts, te, k, lane, h, start, end):  # type: ignore[no-untyped-def]
+    """Write token slot ``k``: its last lane, the state of its earlier lanes, its span."""
+    th[k] = lane
+    state[k] = h
+    ts[k] = start
+    te[k] = end
+
+
 @njit(cache=True, inline="always")
 def tokenize(d, s, e, classes, th, ts, te, state):  # type: ignore[no-untyped-def]
     """Cut ``d[s:e]`` (normalized UTF-8) into tokens; fill hashes and byte spans.
@@ -120,10 +129,7 @@ def tokenize(d, s, e, classes, th, ts, te, state):  # type: ignore[no-untyped-de
         b = d[i]
         if b < 0x80:
             word = U64(classes[b])
-            th[count] = lane
-            state[count] = h
-            ts[count] = start
-            te[count] = i
+            _slot(th, state, ts, te, count, lane, h, start, i)
             count += int(in_word & (word ^ U64(1)))
             if in_word == U64(0):
                 start = i
@@ -142,10 +148,7 @@ def tokenize(d, s, e, classes, th, ts, te, state):  # type: ignore[no-untyped-de
         cls = classes[cp]
         if cls == 1:
             if in_word == U64(0):
-                start = i
-                lane = U64(0)
-                shift = U64(0)
-                h = U64(0)
+                start = i  # lane, shift and h are zero outside a word
             for t in range(w):
                 if shift == U64(64):
                     h = lane_mix(h, lane)
@@ -156,10 +159,7 @@ def tokenize(d, s, e, classes, th, ts, te, state):  # type: ignore[no-untyped-de
             in_word = U64(1)
         else:
             if in_word == U64(1):
-                th[count] = lane
-                state[count] = h
-                ts[count] = start
-                te[count] = i
+                _slot(th, state, ts, te, count, lane, h, start, i)
                 count += 1
             in_word = U64(0)
             lane = U64(0)
@@ -169,17 +169,11 @@ def tokenize(d, s, e, classes, th, ts, te, state):  # type: ignore[no-untyped-de
                 one = U64(0)
                 for t in range(w):
                     one |= U64(d[i + t]) << U64(8 * t)
-                th[count] = one
-                state[count] = U64(0)
-                ts[count] = i
-                te[count] = i + w
+                _slot(th, state, ts, te, count, one, U64(0), i, i + w)
                 count += 1
         i += w
     if in_word == U64(1):
-        th[count] = lane
-        state[count] = h
-        ts[count] = start
-        te[count] = e
+        _slot(th, state, ts, te, count, lane, h, start, e)
         count += 1
     for t in range(count):
         th[t] = token_hash(state[t], th[t])
@@ -201,9 +195,8 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     byte ends into ``d``, token offsets); text k's tokens are ``tok_off[k]:tok_off[k+1]``.
 
     Each text is cut in scratch buffers for the longest one and its tokens copied out, into
-    arrays grown as needed: sized by tokens, not bytes (buffers for every byte of a batch's
-    documents with hits took 32 bytes per byte, ~100 MB of peak RSS on a corpus of books).
-    The arrays are views of those: copy what is kept."""
+    arrays grown as needed: sized by tokens, not by bytes (32 bytes for every byte of a
+    batch's documents with hits). The arrays are views of those: copy what is kept."""
     th_k, ts_k, te_k, state = token_buffers(starts, ends)
     room = 64
     for k in range(len(starts)):
@@ -215,25 +208,15 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     for k in range(len(starts)):
         count = tokenize(d, starts[k], ends[k], classes, th_k, ts_k, te_k, state)
         base = tok_off[k]
-        if base + count > room:
-            while base + count > room:
-                room *= 2
-            th = _grown(th, base, room)
-            ts = _grown(ts, base, room)
-            te = _grown(te, base, room)
+        th = grow_rows(th, base, base + count)
+        ts = grow_rows(ts, base, base + count)
+        te = grow_rows(te, base, base + count)
         th[base : base + count] = th_k[:count]
         ts[base : base + count] = ts_k[:count]
         te[base : base + count] = te_k[:count]
         tok_off[k + 1] = base + count
     used = tok_off[-1]
     return th[:used], ts[:used], te[:used], tok_off
-
-
-@njit(inline="always")
-def _grown(a, used, size):  # type: ignore[no-untyped-def]
-    out = np.empty(size, dtype=a.dtype)
-    out[:used] = a[:used]
-    return out
 
 
 @njit(cache=True)
@@ -250,13 +233,14 @@ def tokenize_many(d, starts, ends, classes):  # type: ignore[no-untyped-def]
 @njit(inline="always")
 def grow_rows(buf, count, need):  # type: ignore[no-untyped-def]
     """``buf`` if it has ``need`` rows, else a copy of its first ``count`` rows in a buffer
-    doubled until it has: how the kernels append to output arrays of unknown length."""
+    doubled until it has: how the kernels append to output arrays of unknown length (of one
+    or two dimensions)."""
     size = buf.shape[0]
     if need <= size:
         return buf
     while size < need:
         size *= 2
-    grown = np.empty((size, buf.shape[1]), dtype=buf.dtype)
+    grown = np.empty((size, *buf.shape[1:]), dtype=buf.dtype)
     grown[:count] = buf[:count]
     return grown
 

@@ -145,12 +145,6 @@ def model_path(config: ModelConfig) -> Path:
     return path
 
 
-def first_line(e: BaseException) -> str:
-    """An exception's message on one line (for a one-line error)."""
-    text = str(e).strip() or type(e).__name__
-    return text.splitlines()[0]
-
-
 def windows_of(seq: list[int], context: int) -> list[tuple[int, int, int]]:
     """The windows (`contam.probe.logits.windows`, half-overlapping) that score ``seq``."""
     return [w for w in windows(len(seq), context, context // 2) if w[1] - w[0] > 1]

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from contam.exits import errors_to_exit
-from contam.options import bench_options, bench_sources
+from contam.options import apply, bench_options, bench_sources
 from contam.probe.config import BACKENDS, DTYPES, PARTS, ModelConfig, ProbeConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -23,14 +23,16 @@ _errors_to_exit = errors_to_exit("interrupted; nothing was written")
 
 
 def _model_options(func: F) -> F:
-    """Which model, how to run it, and what to score."""
+    """Which model, how to run it, and what to score (defaults from the configs)."""
+    model, probe = ModelConfig("-"), ProbeConfig()
     options = [
         click.option("--model", metavar="PATH", help="Model folder (transformers) or .gguf file."),
         click.option("--endpoint", metavar="URL",
                      help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (its API "
                      "key in $CONTAM_API_KEY)."),
         click.option("--model-name", help="Model name sent to --endpoint."),
-        click.option("--backend", type=click.Choice(BACKENDS), default="auto", show_default=True,
+        click.option("--backend", type=click.Choice(BACKENDS), default=model.backend,
+                     show_default=True,
                      help="auto: llama.cpp for .gguf (transformers if llama-cpp-python is "
                      "missing), transformers for a folder, the server for --endpoint."),
         click.option("--ref-model", metavar="PATH",
@@ -41,26 +43,24 @@ def _model_options(func: F) -> F:
         click.option("--context", type=int,
                      help="Tokens seen at once; longer texts are scored in half-overlapping "
                      "windows [default: the model's, at most 2048]."),
-        click.option("--batch-tokens", type=int, default=2048, show_default=True,
+        click.option("--batch-tokens", type=int, default=model.batch_tokens, show_default=True,
                      help="transformers: padded tokens per forward pass."),
         click.option("--threads", type=int, help="CPU threads of torch / llama.cpp."),
-        click.option("--device", default="cpu", show_default=True,
+        click.option("--device", default=model.device, show_default=True,
                      help="transformers device (cpu, cuda, cuda:1, mps)."),
-        click.option("--dtype", type=click.Choice(DTYPES), default="float32",
+        click.option("--dtype", type=click.Choice(DTYPES), default=model.dtype,
                      show_default=True, help="transformers weights' dtype."),
         click.option("--trust-remote-code", is_flag=True,
                      help="Let transformers run the model folder's own code."),
-        click.option("--k", type=float, default=ProbeConfig().k, show_default=True,
+        click.option("--k", type=float, default=probe.k, show_default=True,
                      help="Fraction of lowest-scoring tokens Min-K% and Min-K%++ average."),
-        click.option("--part", type=click.Choice(PARTS), default="full", show_default=True,
+        click.option("--part", type=click.Choice(PARTS), default=probe.part, show_default=True,
                      help="Score input and label (full) or the input alone."),
         click.option("--no-lowercase", is_flag=True,
                      help="Skip the lowercase ratio (it scores every text twice)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
     ]  # fmt: skip
-    for option in reversed(options):
-        func = option(func)
-    return func
+    return apply(options, func)
 
 
 def _configs(kw: dict[str, Any]) -> tuple[ModelConfig, ProbeConfig]:
@@ -175,12 +175,10 @@ def probe_eval(members: Path, nonmembers: Path, **kw: Any) -> None:
 
         contam probe-eval --members seen.jsonl --nonmembers fresh.jsonl --model m.gguf --out r/e1
     """
-    from contam.probe.run import check_models
     from contam.probe.run import probe_eval as run_eval
     from contam.probe.tables import eval_text
 
     model, config = _configs(kw)
-    check_models(model, config)
     result = run_eval(members, nonmembers, kw["out"], model, config, id_field=kw["id_field"],
                       text_fields=tuple(kw["text_field"]))  # fmt: skip
     if config.quiet:

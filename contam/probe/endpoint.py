@@ -54,7 +54,6 @@ class EndpointBackend(Backend):
         self.prefix_tokens = 0
         if self.prefix:
             self.prefix_tokens = int(self._complete(self.prefix)["usage"]["prompt_tokens"])
-        self.start = (-1, self.prefix or "server's own")
 
     def _complete(self, prompt: str) -> dict[str, Any]:
         body = {
@@ -125,6 +124,6 @@ class EndpointBackend(Backend):
             "endpoint": self.url,
             "model": self.config.model,
             "start_token": {"text": self.prefix or None, "prompt_tokens": self.prefix_tokens},
-            "vocab_stats": False,
+            "vocab_stats": self.vocab_stats,
             "versions": {"python": platform.python_version()},
         }

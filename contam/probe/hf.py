@@ -8,12 +8,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from contam.errors import ModelError
+from contam.errors import ModelError, first_line
 from contam.probe.backends import (
     MAX_DEFAULT_CONTEXT,
     Backend,
     TokenScores,
-    first_line,
     import_extra,
     model_path,
     start_token_id,
@@ -116,7 +115,7 @@ class TransformersBackend(Backend):
             "context": self.context,
             "dtype": self.config.dtype,
             "device": self.config.device,
-            "vocab_stats": True,
+            "vocab_stats": self.vocab_stats,
             "versions": {
                 "torch": self.torch.__version__,
                 "transformers": transformers.__version__,

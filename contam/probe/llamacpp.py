@@ -9,12 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from contam.errors import ModelError
+from contam.errors import ModelError, first_line
 from contam.probe.backends import (
     MAX_DEFAULT_CONTEXT,
     Backend,
     TokenScores,
-    first_line,
     import_extra,
     model_path,
     start_token_id,
@@ -94,7 +93,7 @@ class LlamaCppBackend(Backend):
             "start_token": {"id": self.start[0], "chosen_as": self.start[1]},
             "context": self.context,
             "threads": self.config.threads,
-            "vocab_stats": True,
+            "vocab_stats": self.vocab_stats,
             "versions": {
                 "llama_cpp_python": llama_cpp.__version__,
                 "python": platform.python_version(),

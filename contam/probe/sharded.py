@@ -37,17 +37,13 @@ class ShardedResult:
     """The test's outcome for one bench.
 
     Attributes:
-        statistic: mean over shards of d_s, in nats (> 0: the canonical order is preferred).
-        t: the t statistic; +-inf when every d_s is equal and not 0, 0 when all are 0.
-        p_value: one-sided P(T_{r-1} >= t).
         starts: first item of each shard; shard s holds items starts[s] .. starts[s+1]-1.
         canonical: log p of each shard in canonical order.
         permuted: (shards, permutations) log p of each shard in each random order.
+
+    The statistic, t and p-value follow from these (properties).
     """
 
-    statistic: float
-    t: float
-    p_value: float
     starts: npt.NDArray[np.int64]
     canonical: npt.NDArray[np.float64]
     permuted: npt.NDArray[np.float64]
@@ -57,6 +53,21 @@ class ShardedResult:
         """d_s of each shard."""
         means: npt.NDArray[np.float64] = self.permuted.mean(axis=1)
         return self.canonical - means
+
+    @property
+    def statistic(self) -> float:
+        """Mean over shards of d_s, in nats (> 0: the canonical order is preferred)."""
+        return float(self.diffs.mean())
+
+    @property
+    def t(self) -> float:
+        """The t statistic; +-inf when every d_s is equal and not 0, 0 when all are 0."""
+        return one_sided_t(self.diffs)[0]
+
+    @property
+    def p_value(self) -> float:
+        """One-sided P(T_{r-1} >= t)."""
+        return one_sided_t(self.diffs)[1]
 
 
 def shard_starts(n: int, shards: int) -> npt.NDArray[np.int64]:
@@ -161,9 +172,7 @@ def sharded_test(
         canonical[s], permuted[s] = values[0], values[1:]
         if progress is not None:
             progress(len(joined))
-    diffs = canonical - permuted.mean(axis=1)
-    t, p = one_sided_t(diffs)
-    return ShardedResult(float(diffs.mean()), t, p, starts, canonical, permuted)
+    return ShardedResult(starts, canonical, permuted)
 
 
 def one_sided_t(diffs: npt.NDArray[np.float64]) -> tuple[float, float]:
