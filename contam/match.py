@@ -218,26 +218,6 @@ class Matcher:
             self.prefix_bits, self.prefix_shift, lk.short_keys, lk.short_vals,
         )  # fmt: skip
 
-    def fold_and_probe(
-        self,
-        data: U8,
-        starts: I64,
-        ends: I64,
-        out: U8 | None = None,
-        at: int = 0,
-        stop: int | None = None,
-    ) -> tuple[Folded, Probed]:
-        """Normalize a batch's UTF-8 buffer character by character (noting the joiner
-        segments) into ``out[at:stop]`` (`FoldTable.fold`) and probe the result; no GIL
-        held."""
-        folded = self.fold.fold(data, starts, ends, out, at, stop)
-        return folded, self.probe(folded[0], folded[1], folded[2])
-
-    def candidates(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> I64:
-        """The GPT-4 substring candidates of a batch's UTF-8 buffer (the kernel folds the
-        original bytes itself); no GIL held."""
-        return find_candidates(data, starts, ends, self.lookup.substrings)
-
     def match(self, batch: DocBatch) -> BatchMatches:
         """Hits and spans of one batch; char offsets refer to the original texts."""
         return self.finish(batch, self._first_pass(batch.data, batch.starts, batch.ends))
@@ -276,10 +256,13 @@ class Matcher:
         at: int = 0,
         stop: int | None = None,
     ) -> FirstPass:
-        """Both kernels over documents ``data[starts[k]:ends[k]]``, folded into
-        ``out[at:stop]``; no GIL held."""
-        folded_probed = self.fold_and_probe(data, starts, ends, out, at, stop)
-        return (*folded_probed, self.candidates(data, starts, ends))
+        """Both kernels over documents ``data[starts[k]:ends[k]]``, without the GIL: the
+        batch normalized character by character (noting the joiner segments) into
+        ``out[at:stop]`` (`FoldTable.fold`) and probed; and the GPT-4 substring candidates,
+        whose kernel folds the original bytes itself."""
+        folded = self.fold.fold(data, starts, ends, out, at, stop)
+        probed = self.probe(folded[0], folded[1], folded[2])
+        return folded, probed, find_candidates(data, starts, ends, self.lookup.substrings)
 
     def _finish_pending(
         self, batch: DocBatch, halves: list[tuple[int, Future[FirstPass]]]
