@@ -132,6 +132,8 @@ def _string(b, i, e, write):  # type: ignore[no-untyped-def]
 
     Returns (index past the closing quote or -1, end of the decoded text, its UTF-8
     continuation bytes): the text is ``b[i:end]`` with ``end - i - continuation`` characters.
+    On failure the second value is where reading stopped: bytes from there on are as read,
+    while those before may hold decoded escapes (a newline among them).
     """
     plain = _PLAIN
     extra = 0
@@ -159,19 +161,19 @@ def _string(b, i, e, write):  # type: ignore[no-untyped-def]
             return i + 1, o, extra
         if c == 92:
             if i + 1 >= e:
-                return _FAIL, o, extra
+                return _FAIL, i, extra
             x = b[i + 1]
             if x == 117:  # \u and 4 hex digits: a BMP character, or a surrogate pair
                 code = _hex4(b, i + 2, e)
                 if code < 0 or 0xDC00 <= code < 0xE000:
-                    return _FAIL, o, extra
+                    return _FAIL, i, extra
                 i += 6
                 if 0xD800 <= code < 0xDC00:
                     if i + 1 >= e or b[i] != 92 or b[i + 1] != 117:
-                        return _FAIL, o, extra
+                        return _FAIL, i, extra
                     low = _hex4(b, i + 2, e)
                     if not 0xDC00 <= low < 0xE000:
-                        return _FAIL, o, extra
+                        return _FAIL, i, extra
                     code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     i += 6
                 size = _put(b, o, code, write) - o
@@ -180,14 +182,14 @@ def _string(b, i, e, write):  # type: ignore[no-untyped-def]
             else:
                 v = _escape(x)
                 if v < 0:
-                    return _FAIL, o, extra
+                    return _FAIL, i, extra
                 if write:
                     b[o] = v
                 o += 1
                 i += 2
         elif c < 0x80:
             if c < 0x20:  # control characters must be escaped
-                return _FAIL, o, extra
+                return _FAIL, i, extra
             if write:
                 b[o] = c
             o += 1
@@ -195,14 +197,14 @@ def _string(b, i, e, write):  # type: ignore[no-untyped-def]
         else:
             n = _utf8_size(b, i, e)
             if n == 0:
-                return _FAIL, o, extra
+                return _FAIL, i, extra
             if write:
                 for k in range(n):
                     b[o + k] = b[i + k]
             o += n
             i += n
             extra += n - 1
-    return _FAIL, o, extra
+    return _FAIL, i, extra
 
 
 @njit(inline="always")
@@ -386,6 +388,8 @@ def _record(b, i, e, text_key, id_key, stack):  # type: ignore[no-untyped-def]
                 return LINE_PYTHON, i, 0, 0, 0, 0, -1
             t0 = i + 1
             i, t1, extra = _string(b, t0, e, True)
+            if i < 0:  # go on from where reading stopped, past what was decoded in place
+                return LINE_PYTHON, t1, 0, 0, 0, 0, -1
             chars = t1 - t0 - extra
         elif _key_is(b, k0, k1, id_key):
             if d0 >= 0:
@@ -393,19 +397,21 @@ def _record(b, i, e, text_key, id_key, stack):  # type: ignore[no-untyped-def]
             if c == 34:
                 d0 = i + 1
                 i, d1, _ = _string(b, d0, e, True)
-                if i >= 0 and _holds_zero(b, d0, d1):  # ids are split on zero bytes
-                    return LINE_PYTHON, d0, 0, 0, 0, 0, -1
+                if i < 0:  # as for the text
+                    return LINE_PYTHON, d1, 0, 0, 0, 0, -1
+                if _holds_zero(b, d0, d1):  # ids are split on zero bytes
+                    return LINE_PYTHON, i, 0, 0, 0, 0, -1
             elif c == 45 or 48 <= c <= 57:
                 d0 = i
                 i, plain = _number(b, i, e)
-                if not plain:  # str() of it would not be its literal
-                    return LINE_PYTHON, i, 0, 0, 0, 0, -1
+                if i < 0 or not plain:  # invalid, or str() of it would not be its literal
+                    return LINE_PYTHON, max(i, d0), 0, 0, 0, 0, -1
                 d1 = i
             else:
                 d0 = i
                 i = _literal(b, i, e)
                 if i < 0 or b[i - 1] != 108:  # null; true and false would be str(bool)
-                    return LINE_PYTHON, i, 0, 0, 0, 0, -1
+                    return LINE_PYTHON, d0, 0, 0, 0, 0, -1
         else:
             i = _skip_value(b, i, e, stack)
         if i < 0:
@@ -440,6 +446,7 @@ def extract_lines(b, end, text_key, id_key):  # type: ignore[no-untyped-def]
     while s < end:
         kind, i, t0, t1, chars, d0, d1 = _record(b, s, end, text_key, id_key, stack)
         if kind != LINE_DOC:
+            i = max(i, s)  # never back before the line: every line moves the scan on
             while i < end and b[i] != 10:
                 i += 1
         if lines == size:

@@ -294,3 +294,29 @@ def test_an_id_holding_a_zero_character_is_kept_whole(tmp_path: Path) -> None:
     path.write_text('{"id": "a\\u0000b", "text": "x"}\n{"text": "y"}\n', encoding="utf-8")
     [batch] = ShardReader(path).batches()
     assert batch.doc_ids == ["a\0b", "2"]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"id": nul, "text": "x"}',  # an invalid literal where the id is (the scan hung)
+        '{"text": "a\\nb\\0c"}',  # a newline decoded in place, then an invalid escape
+        '{"id": "a\\nb\\u0000", "text": "x"}',  # ... then a zero character in the id
+        '{"id": "a\\nb\\q", "text": "x"}',
+        '{"text": "a\\nb", "id": 12x}',  # ... then an invalid id number
+        '{"text": "a\\nb", "id": 1e400}',
+    ],
+)
+def test_a_left_record_stays_one_line_whatever_was_decoded_first(bad: str, tmp_path: Path) -> None:
+    data = '{"text": "a"}\n' + bad + '\n{"text": "b"}\n'
+    assert [kind for kind, *_ in extract(data.encode())] == [LINE_DOC, LINE_PYTHON, LINE_DOC]
+    path = tmp_path / "s.jsonl"
+    path.write_text(data, encoding="utf-8")
+    reader = ShardReader(path, skip_bad=True)
+    lines = [line for batch in reader.batches() for line in batch.lines]
+    try:
+        orjson.loads(bad)
+    except orjson.JSONDecodeError:
+        assert (lines, reader.stats.skipped) == ([1, 3], 1)
+    else:
+        assert (lines, reader.stats.skipped) == ([1, 2, 3], 0)
