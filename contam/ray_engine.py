@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -110,6 +111,19 @@ def connect(address: str | None, cpus: int) -> bool:
     return True
 
 
+@contextmanager
+def runtime(config: ScanConfig) -> Iterator[None]:
+    """Ray joined (``config.address``) or started on this machine for the block, and a
+    runtime started here shut down at its end. The scan loads its indexes in another thread
+    meanwhile: a local runtime takes seconds to start."""
+    started = connect(config.address, config.workers)
+    try:
+        yield
+    finally:
+        if started:
+            import_ray().shutdown()
+
+
 def run_shards_ray(
     todo: list[Path],
     matcher: Matcher,
@@ -117,7 +131,8 @@ def run_shards_ray(
     out: Path,
     progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Scan ``todo`` as Ray tasks and commit each result under ``out/shards/`` as it arrives.
+    """Scan ``todo`` as Ray tasks and commit each result under ``out/shards/`` as it arrives,
+    in a Ray `runtime`.
 
     Args:
         todo: the shards not committed yet; read by the workers at their absolute path.
@@ -125,44 +140,36 @@ def run_shards_ray(
         config: the scan's settings.
         out: the report folder, written by this process only.
         progress: called with (raw bytes, documents) as each shard is committed.
-
-    ``config.address`` names the cluster (``auto``, ``ray://host:port``, ``host:port``); None
-    starts a local runtime with ``config.workers`` CPUs, shut down at the end.
     """
     if not todo:
         return
     ray = import_ray()
-    started = connect(config.address, config.workers)
+    task = ray.remote(num_cpus=1)(_scan_task)
+    # A bare ObjectRef argument is fetched and deserialized anew for every task; in a list
+    # it reaches the task as it is, and `_worker_matcher` fetches it once a process.
+    shared = [ray.put(matcher)]
+    limit = IN_FLIGHT_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
+    queue: Iterator[Path] = iter(todo)
+    running: dict[Any, Path] = {}
     try:
-        task = ray.remote(num_cpus=1)(_scan_task)
-        # A bare ObjectRef argument is fetched and deserialized anew for every task; in a
-        # list it reaches the task as it is, and `_worker_matcher` fetches it once a process.
-        shared = [ray.put(matcher)]
-        limit = IN_FLIGHT_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
-        queue: Iterator[Path] = iter(todo)
-        running: dict[Any, Path] = {}
-        try:
-            while True:
-                for path in queue:
-                    running[task.remote(shared, str(path.absolute()), config, __version__)] = path
-                    if len(running) >= limit:
-                        break
-                if not running:
+        while True:
+            for path in queue:
+                running[task.remote(shared, str(path.absolute()), config, __version__)] = path
+                if len(running) >= limit:
                     break
-                done, _ = ray.wait(list(running), num_returns=1)
-                for ref in done:
-                    path = running.pop(ref)
-                    commit = _result(ray, ref, path)
-                    commit.write(commit_folder(out, path))
-                    if progress is not None:
-                        progress(int(commit.info["raw_bytes"]), int(commit.info["docs"]))
-        except BaseException:
-            for ref in running:
-                ray.cancel(ref)
-            raise
-    finally:
-        if started:
-            ray.shutdown()
+            if not running:
+                break
+            done, _ = ray.wait(list(running), num_returns=1)
+            for ref in done:
+                path = running.pop(ref)
+                commit = _result(ray, ref, path)
+                commit.write(commit_folder(out, path))
+                if progress is not None:
+                    progress(int(commit.info["raw_bytes"]), int(commit.info["docs"]))
+    except BaseException:
+        for ref in running:
+            ray.cancel(ref)
+        raise
 
 
 def _result(ray: ModuleType, ref: Any, path: Path) -> ShardCommit:

@@ -14,6 +14,8 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -156,27 +158,49 @@ def scan(
         >>> contam.scan("corpus/", benches=["mmlu", "gsm8k"], out="reports/run1")  # doctest: +SKIP
     """
     config = config or ScanConfig()
+    runtime: AbstractContextManager[None] = nullcontext()
     if config.engine == "ray":
         from contam.ray_engine import import_ray
+        from contam.ray_engine import runtime as ray_runtime
 
         import_ray()  # a missing extra fails before any index is built
+        runtime = ray_runtime(config)
     out = Path(out)
     shard_paths = find_shards([paths] if isinstance(paths, str) else list(paths))
     sources = resolve_benches(benches, config)
+    with ThreadPoolExecutor(1) as loader:
+        # the indexes load in a thread while Ray, if it is the engine, starts in this one
+        loading = loader.submit(_load_matcher, sources, config, index_folders, log)
+        with runtime:
+            indexes, matcher = loading.result()
+            plan = _plan(config, indexes, shard_paths)
+            _prepare_out(out, plan, config.resume)
+            todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
+            if log is not None and config.resume:
+                done = len(shard_paths) - len(todo)
+                log(f"resume: {done} of {len(shard_paths)} shards already done")
+            started = time.perf_counter()
+            _run_shards(todo, matcher, config, out, progress)
+    return finish_reports(
+        out, matcher.lookup, plan, shard_paths, config, time.perf_counter() - started
+    )
+
+
+def _load_matcher(
+    sources: list[BenchSource],
+    config: ScanConfig,
+    index_folders: Sequence[Path],
+    log: Callable[[str], None] | None,
+) -> tuple[list[BenchIndex], Matcher]:
+    """The benches' indexes (built if need be) and prebuilt ``index_folders``, and a
+    `Matcher` over their merged lookup."""
     indexes = load_indexes(sources, config, log=log)
     indexes += [load_index_folder(Path(f), config.norm, config.ngram) for f in index_folders]
     if not indexes:
         raise ReportError("no bench to scan against (--bench)")
     lookup = Lookup.cached(indexes, config.index_dir)
-    plan = _plan(config, indexes, shard_paths)
-    _prepare_out(out, plan, config.resume)
-
-    todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
-    if log is not None and config.resume:
-        log(f"resume: {len(shard_paths) - len(todo)} of {len(shard_paths)} shards already done")
-    started = time.perf_counter()
-    _run_shards(todo, lookup, config, out, progress)
-    return finish_reports(out, lookup, plan, shard_paths, config, time.perf_counter() - started)
+    near = MinHashConfig() if config.max_gap > 0 else None
+    return indexes, Matcher(lookup, config.norm, AlignParams(max_gap=config.max_gap), near)
 
 
 def _plan(config: ScanConfig, indexes: list[BenchIndex], shards: list[Path]) -> dict[str, Any]:
@@ -221,13 +245,11 @@ def _prepare_out(out: Path, plan: dict[str, Any], resume: bool) -> None:
 
 def _run_shards(
     todo: list[Path],
-    lookup: Lookup,
+    matcher: Matcher,
     config: ScanConfig,
     out: Path,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    near = MinHashConfig() if config.max_gap > 0 else None
-    matcher = Matcher(lookup, config.norm, AlignParams(max_gap=config.max_gap), near)
     if config.engine == "ray":
         from contam.ray_engine import run_shards_ray
 
