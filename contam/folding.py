@@ -22,7 +22,7 @@ from numba import njit
 
 from contam.config import NormConfig
 from contam.normalize import disk_cached, joiners, normalize_full
-from contam.shingles import utf8_char
+from contam.shingles import BASE, fmix64, utf8_char
 
 #: `FoldTable.rep_of` entries that are not replacements.
 KEEP, JOIN, REPLACE = -1, -2, 0
@@ -94,16 +94,16 @@ class FoldTable:
         out: U8 | None = None,
         at: int = 0,
         stop: int | None = None,
+        rows: int = 4096,
     ) -> Folded:
         """`fold_batch` with this table into ``out[at:stop]`` (``stop`` defaults to the end;
-        a fresh buffer of `fold_room` when no ``out`` is given). Should replacements outgrow
-        that (never in real text), a fresh buffer is tried, for the largest expansion; should
-        the joiner segments outgrow their rows, more rows. Offsets are into the returned
-        buffer: ``out`` unless it was outgrown."""
+        a fresh buffer of `fold_room` when no ``out`` is given), with ``rows`` joiner segment
+        rows. Should replacements outgrow that (never in real text), a fresh buffer is tried,
+        for the largest expansion; should the joiner segments outgrow their rows, twice the
+        rows. Offsets are into the returned buffer: ``out`` unless it was outgrown."""
         if out is None:
             out, at = np.empty(fold_room(starts, ends), dtype=np.uint8), 0
         stop = len(out) if stop is None else stop
-        rows = 4096
         while True:
             segments = np.empty((rows, 5), dtype=np.int64)
             *folded, status = fold_batch(
@@ -210,6 +210,40 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, 
             i += width
         out_ends[k] = o
     return out, out_starts, out_ends, segments[:count].copy(), FITS
+
+
+@njit(cache=True, nogil=True)
+def first_alike(d, segments):  # type: ignore[no-untyped-def]
+    """For each joiner segment (a `fold_batch` row), the first segment whose input bytes
+    ``d[a:b]`` are the same: folding depends on those bytes alone, so only the distinct
+    segments need checking. A hash table of segment numbers, each match confirmed byte by byte.
+    """
+    n = len(segments)
+    size = 16
+    while size < 2 * n:
+        size *= 2
+    mask = np.uint64(size - 1)
+    table = np.full(size, -1, dtype=np.int64)
+    first = np.empty(n, dtype=np.int64)
+    for s in range(n):
+        a = segments[s, 1]
+        b = segments[s, 2]
+        raw = np.uint64(b - a)
+        for i in range(a, b):
+            raw = raw * BASE + np.uint64(d[i])
+        slot = fmix64(raw) & mask
+        while True:
+            t = table[slot]
+            if t < 0:
+                table[slot] = s
+                first[s] = s
+                break
+            ta = segments[t, 1]
+            if segments[t, 2] - ta == b - a and (d[ta : ta + b - a] == d[a:b]).all():
+                first[s] = t
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return first
 
 
 @njit(cache=True, nogil=True)

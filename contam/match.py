@@ -39,7 +39,7 @@ from contam.align import (
     seeds_of,
 )
 from contam.config import NormConfig
-from contam.folding import Folded, FoldTable, fold_room
+from contam.folding import Folded, FoldTable, first_alike, fold_room
 from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
 from contam.normalize import (
@@ -199,6 +199,7 @@ class Matcher:
         self.near = NearDupIndex.build(lookup.item_tok_ptr, lookup.item_tok, near) if near else None
         self.fold = FoldTable.build(norm)
         self._segment_exact: dict[bytes, bool] = {}  # joiner segment -> folds exactly
+        self._segment_rows = 4096  # joiner segments folding starts with room for
         self.classes = char_classes(norm.cjk_chars)
         self.classes.flags.writeable = False  # shared tables, read-only like the lookup's
         prefixes = lookup.prefix_keys[lookup.prefix_keys != 0]
@@ -260,7 +261,9 @@ class Matcher:
         batch normalized character by character (noting the joiner segments) into
         ``out[at:stop]`` (`FoldTable.fold`) and probed; and the GPT-4 substring candidates,
         whose kernel folds the original bytes itself."""
-        folded = self.fold.fold(data, starts, ends, out, at, stop)
+        folded = self.fold.fold(data, starts, ends, out, at, stop, self._segment_rows)
+        # room for twice the most a batch half had: text with joiners (Indic) folds once
+        self._segment_rows = max(self._segment_rows, 2 * len(folded[3]))
         probed = self.probe(folded[0], folded[1], folded[2])
         return folded, probed, find_candidates(data, starts, ends, self.lookup.substrings)
 
@@ -355,20 +358,25 @@ class Matcher:
         """Documents whose folding is not `normalize`'s: those with a joiner segment that
         normalizes as a whole to other bytes than its characters one by one (a combining
         accent after its letter). Most segments, like the vowel signs of Indic scripts, are
-        already normal; their verdicts are kept, keyed by the segment's bytes."""
-        joined = np.zeros(docs, dtype=np.bool_)
+        already normal. Each distinct segment of the batch is checked once (`first_alike`:
+        Indic text has one at almost every word), and its verdict is kept, keyed by its bytes."""
         exact = self._segment_exact
         if len(exact) > 1 << 16:
             exact.clear()
-        for doc, a, b, c, d in segments.tolist():
-            if joined[doc]:
-                continue
+        first = first_alike(data, segments)
+        distinct = np.flatnonzero(first == np.arange(len(first)))
+        same = np.zeros(len(segments), dtype=np.bool_)  # each distinct segment's verdict
+        for s, (a, b, c, d) in zip(distinct.tolist(), segments[distinct, 1:].tolist(), strict=True):
             piece = data[a:b].tobytes()
-            same = exact.get(piece)
-            if same is None:
+            verdict = exact.get(piece)
+            if verdict is None:
                 whole = normalize_full(piece.decode("utf-8", "surrogatepass"), self.norm)
-                same = exact[piece] = whole.encode("utf-8", "surrogatepass") == bytes(folded[c:d])
-            joined[doc] = not same
+                verdict = exact[piece] = whole.encode("utf-8", "surrogatepass") == bytes(
+                    folded[c:d]
+                )
+            same[s] = verdict
+        joined = np.zeros(docs, dtype=np.bool_)
+        joined[segments[~same[first], 0]] = True
         return joined
 
     def _align(

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from contam.config import NormConfig
-from contam.folding import JOIN, KEEP, FoldTable
+from contam.folding import JOIN, KEEP, FoldTable, first_alike
 from contam.normalize import encode_batch, normalize_full
 
 NORM = NormConfig()
@@ -158,3 +158,12 @@ def test_many_segments_keep_the_given_buffer() -> None:
     out = np.zeros(len(data) + 64, dtype=np.uint8)
     got, _, _, segments = TABLE.fold(data, starts, ends, out, 10)
     assert got is out and len(segments) == 5000
+
+
+def test_first_alike_points_each_segment_at_the_first_with_its_bytes() -> None:
+    data = np.frombuffer(b"abcabdab", dtype=np.uint8)
+    # input spans "ab", "ca", "ab", "ab", "abd", "" ("" twice: equal, and unlike "ab")
+    spans = [(0, 2), (2, 4), (3, 5), (6, 8), (3, 6), (1, 1), (5, 5)]
+    segments = np.array([[0, a, b, 0, 0] for a, b in spans], dtype=np.int64)
+    assert first_alike(data, segments).tolist() == [0, 1, 0, 0, 4, 5, 5]
+    assert first_alike(data, segments[:0]).tolist() == []

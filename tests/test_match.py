@@ -101,3 +101,16 @@ def test_half_that_outgrows_the_shared_buffer_is_folded_apart(tmp_path: Path) ->
     assert _same_matches(threaded, matcher.match(batch))
     spans = sorted((c[0], c[C_B0], c[C_B1]) for c in threaded.aligned.chains.tolist())
     assert spans == [(0, 0, len(item)), (1, 3001, 3001 + len(item))]
+
+
+def test_joined_flags_every_document_holding_an_inexact_segment(tmp_path: Path) -> None:
+    """`Matcher._joined` checks one copy of each distinct segment; every document holding a
+    copy of an inexact one is flagged: e + combining acute composes to é under NFKC, x + the
+    same accent (no precomposed form) is already normal."""
+    matcher = matcher_for(["placeholder item text"], tmp_path, 2)
+    texts = ["e\u0301 x", "plain", "ne\u0301", "x\u0301", "x\u0301 e\u0301"]
+    batch = DocBatch.of_texts("s", list("abcde"), [1, 2, 3, 4, 5], texts)
+    folded, _, _, segments = matcher.fold.fold(batch.data, batch.starts, batch.ends)
+    assert len(segments) == 5
+    joined = matcher._joined(batch.data, folded, segments, len(texts))
+    assert joined.tolist() == [True, False, True, False, True]
