@@ -76,8 +76,10 @@ def run_forked(
 def reuse_freed_buffers() -> bool:
     """Have glibc's malloc keep freed large buffers for reuse instead of returning them to the
     system, for the whole process (the scan calls it; forked workers inherit it). Peak RSS
-    grows (8% in a 2 GB scan: freed buffers stay mapped), the page faults halve. False
-    where it cannot (another C library)."""
+    grows by what stays mapped (2 GB scan: 643 -> 710 MB), the page faults fall 7x (845k ->
+    114k; 2 s less system time). A fixed 1 MB threshold instead (every large buffer
+    returned) kept RSS within 9% from 100 MB to 2 GB but scanned 12% slower. False where it
+    cannot (another C library)."""
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the symbols the process has loaded: libc's
     except (OSError, AttributeError, TypeError):

@@ -14,6 +14,7 @@ scratch), n-grams, size on disk, and the merge into one lookup.
     python examples/perf/scan_throughput.py --sizes 100MB,500MB,2GB --benches three,all
     python examples/perf/scan_throughput.py --match exact,edits    # edit tolerance's cost
     python examples/perf/scan_throughput.py --engines local,ray    # Ray vs local processes
+    python examples/perf/scan_throughput.py --engines local,ray,ray-up  # and a Ray already up
 
 Peak RSS is the largest single process (with 2 workers, each worker holds about that much,
 sharing the index pages it inherited). Ray workers are not children of the scan process, so
@@ -32,6 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -159,6 +162,7 @@ def run_scan(
     benches: list[str],
     max_gap: int,
     engine: str = "local",
+    address: str | None = None,
 ) -> dict[str, float]:
     """Scan in a child process; report wall time and the child's peak RSS. ``max_gap`` 0 is
     exact matching (no chains across edits, no MinHash windows)."""
@@ -167,7 +171,7 @@ def run_scan(
         "from pathlib import Path\n"
         f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
         f" index_dir=Path({str(index_dir)!r}), workers={workers}, max_gap={max_gap},"
-        f" engine={engine!r}, quiet=True)\n"
+        f" engine={engine!r}, address={address!r}, quiet=True)\n"
         "def cpu():\n"
         "    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)\n"
         "    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, who))\n"
@@ -190,6 +194,34 @@ def run_scan(
         "contaminated": int(dirty),
         "peak_rss_mb": int(peak_kb) / 1024,  # the scan process or its largest worker
     }
+
+
+@contextmanager
+def ray_runtime(cpus: int) -> Iterator[str]:
+    """A Ray runtime of ``cpus`` CPUs for the block (``ray start --head``, then ``ray stop``),
+    with Ray's token authentication on (it binds the machine's address): the scans in child
+    processes join it with ``RAY_AUTH_MODE=token`` and the token in ~/.ray/auth_token.
+    Yields its address."""
+    port = 6390
+    ray = [sys.executable, "-m", "ray.scripts.scripts"]
+    saved = os.environ.get("RAY_AUTH_MODE")
+    os.environ["RAY_AUTH_MODE"] = "token"  # for `ray start` and the scans alike
+    try:
+        subprocess.run([*ray, "get-auth-token", "--generate"], check=True, capture_output=True)
+        subprocess.run(
+            [*ray, "start", "--head", f"--num-cpus={cpus}", f"--port={port}",
+             "--include-dashboard=false", "--disable-usage-stats"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            yield f"127.0.0.1:{port}"
+        finally:
+            subprocess.run([*ray, "stop"], check=True, capture_output=True)
+    finally:
+        if saved is None:
+            del os.environ["RAY_AUTH_MODE"]
+        else:
+            os.environ["RAY_AUTH_MODE"] = saved
 
 
 def index_growth(work: Path, sets: list[str]) -> None:
@@ -236,8 +268,10 @@ def main() -> None:
     parser.add_argument(
         "--engines",
         default="local",
-        help="comma-separated: local and/or ray (Ray with --workers CPUs on this machine; "
-        "needs the ray extra); with both, each ray row shows its ratio to local",
+        help="comma-separated: local, ray (the scan starts and stops Ray with --workers CPUs "
+        "on this machine) and/or ray-up (joins a Ray runtime started beforehand, untimed, as on "
+        "a cluster; each scan still starts its own workers, as every Ray job does); the Ray "
+        "engines need the ray extra; with local, each Ray row shows its ratio to local",
     )
     parser.add_argument("--growth", action="store_true", help="also print the index growth table")
     parser.add_argument(
@@ -259,8 +293,10 @@ def main() -> None:
     (warm / "w.jsonl").write_text('{"text": "warm up"}\n')
     for name in sets:
         for gap in sorted({MAX_GAP[m] for m in modes}):
-            run_scan(warm / "w.jsonl", work / f"out-warm-{os.getpid()}", 1, index_dir,
-                     bench_set(name), gap)  # fmt: skip
+            for engine in sorted({"ray" if e.startswith("ray") else e for e in engines}):
+                # Ray workers see the index read-only: numba compiles those variants once
+                run_scan(warm / "w.jsonl", work / f"out-warm-{os.getpid()}", 1, index_dir,
+                         bench_set(name), gap, engine)  # fmt: skip
 
     from contam.benches import iter_items, resolve_bench
 
@@ -287,9 +323,12 @@ def main() -> None:
                     local_mbs = None
                     for engine in engines:
                         out = work / f"out-{size_text.strip()}-{name}-{engine}-{mode}-{workers}"
-                        r = run_scan(
-                            corpus, out, workers, index_dir, bench_set(name), MAX_GAP[mode], engine
-                        )
+                        scan = (corpus, out, workers, index_dir, bench_set(name), MAX_GAP[mode])
+                        if engine == "ray-up":
+                            with ray_runtime(workers) as address:
+                                r = run_scan(*scan, "ray", address)
+                        else:
+                            r = run_scan(*scan, engine)
                         mbs = jsonl_bytes / r["seconds"] / 1e6
                         if mode == "exact" and engine == "local":
                             exact_mbs = mbs
