@@ -91,6 +91,9 @@ def _scan_options(func: F) -> F:
                      "matching only)."),
         click.option("--workers", type=int, default=1, show_default=True,
                      help="Processes working on shards in parallel."),
+        click.option("--threads", type=int, default=default.threads, show_default=True,
+                     help="Threads per worker: 2 keeps two cores busy; 1 uses one core (one "
+                     "worker per core on a large machine)."),
         click.option("--resume", is_flag=True, help="Continue a killed run in --out."),
         click.option("--skip-bad", is_flag=True,
                      help="Count bad records and shards in the report instead of stopping."),
@@ -108,7 +111,8 @@ def _scan_config(kw: dict[str, Any], **extra: Any) -> ScanConfig:
     return ScanConfig(
         norm=norm, ngram=ngram, threshold=kw["threshold"], preset=kw["preset"],
         max_gap=kw["max_gap"], text_fields=tuple(kw["text_field"]), id_field=kw["id_field"],
-        batch_chars=kw["batch_mb"] << 20, workers=kw["workers"], resume=kw["resume"],
+        batch_chars=kw["batch_mb"] << 20, workers=kw["workers"], threads=kw["threads"],
+        resume=kw["resume"],
         skip_bad=kw["skip_bad"], quiet=kw["quiet"], index_dir=kw["index_dir"],
         bench_dir=kw["bench_dir"], **extra,
     )  # fmt: skip
@@ -141,7 +145,7 @@ def cli() -> None:
     "--address",
     metavar="auto|ray://HOST:PORT",
     help="Ray cluster to join with --engine ray (the shards must be readable on its nodes) "
-    "[default: start Ray on this machine with --workers CPUs].",
+    "[default: start Ray on this machine, --workers tasks at once of --threads CPUs each].",
 )
 @click.option(
     "--index",

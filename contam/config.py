@@ -148,6 +148,9 @@ class ScanConfig:
         id_field: corpus record field used as document id; absent -> ``<shard>:<line>``.
         batch_chars: characters of text handed to the matching kernel at once; bounds memory.
         workers: processes scanning shards in parallel.
+        threads: threads each worker (or Ray task) scans with: 2 keeps two cores busy (the
+            reader a batch ahead, the kernels on parts of each batch); 1 reads, matches and
+            finishes each batch in turn on one core.
         resume: continue the scan already in ``out``; finished shards are skipped.
         skip_bad: count bad records and shards in the report instead of stopping.
         quiet: no progress bars or summary.
@@ -158,7 +161,8 @@ class ScanConfig:
         engine: where shards are scanned: ``local`` (``workers`` processes) or ``ray`` (one
             Ray task per shard; needs the ``ray`` extra).
         address: the Ray cluster to join (``auto``, ``ray://host:port``); None starts Ray on
-            this machine with ``workers`` CPUs. Only with ``engine="ray"``.
+            this machine with ``workers * threads`` CPUs (``workers`` tasks at once, each
+            reserving ``threads``). Only with ``engine="ray"``.
     """
 
     norm: NormConfig = field(default_factory=NormConfig)
@@ -168,6 +172,7 @@ class ScanConfig:
     id_field: str = "id"
     batch_chars: int = 8 << 20
     workers: int = 1
+    threads: int = 2
     resume: bool = False
     skip_bad: bool = False
     quiet: bool = False
@@ -183,6 +188,8 @@ class ScanConfig:
             raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
+        if not 1 <= self.threads <= 64:
+            raise ConfigError(f"threads must be between 1 and 64, got {self.threads}")
         if self.batch_chars < 1024:
             raise ConfigError(f"batch_chars must be >= 1024, got {self.batch_chars}")
         if self.preset not in PRESET_NAMES:
@@ -203,7 +210,7 @@ class ScanConfig:
         out = asdict(self)
         # where and how fast shards are scanned changes no number: a scan may be resumed
         # with other workers or on another engine
-        runtime = ("quiet", "resume", "workers", "batch_chars", "engine", "address")
+        runtime = ("quiet", "resume", "workers", "threads", "batch_chars", "engine", "address")
         for key in ("index_dir", "bench_dir", *runtime):
             out.pop(key)
         out["text_fields"] = list(self.text_fields)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -223,28 +224,33 @@ class Matcher:
         """Hits and spans of one batch; char offsets refer to the original texts."""
         return self.finish(batch, self._first_pass(batch.data, batch.starts, batch.ends))
 
-    def matches(self, batches: Iterator[DocBatch]) -> Iterator[BatchMatches]:
-        """`match` over a stream. Each kernel runs (without the GIL) on each half of a batch:
-        four tasks for two threads, which take them as they come free, while the next batch
-        is read (`prefetch.read_ahead`, in the scan). One process so keeps both cores busy,
-        where one thread per kernel left the shorter one idle for a third of the time."""
-        with ThreadPoolExecutor(2) as kernels:
+    def matches(self, batches: Iterator[DocBatch], threads: int = 2) -> Iterator[BatchMatches]:
+        """`match` over a stream, on ``threads`` threads. With more than one, each kernel runs
+        (without the GIL) on each of ``threads`` parts of a batch: twice as many tasks as
+        threads, which take them as they come free, while the last batch is finished and
+        the next read (`prefetch.read_ahead`, in the scan). One process so keeps two cores
+        busy, where one thread per kernel left the shorter one idle a third of the time.
+        With one, each batch is matched in turn (`match`)."""
+        if threads == 1:
+            yield from map(self.match, batches)
+            return
+        with ThreadPoolExecutor(threads) as kernels:
             pending: tuple[DocBatch, list[tuple[int, Future[FirstPass]]]] | None = None
             for batch in batches:
-                # both halves fold into one buffer, each into room for its own bytes
-                parts = _halves(batch)
+                # the parts fold into one buffer, each into room for its own bytes
+                parts = _parts(batch, threads)
                 rooms = [fold_room(starts, ends) for _, starts, ends in parts]
                 out = np.empty(sum(rooms), dtype=np.uint8)
-                halves, at = [], 0
+                tasks, at = [], 0
                 for (first, starts, ends), room in zip(parts, rooms, strict=True):
                     task = kernels.submit(
                         self._first_pass, batch.data, starts, ends, out, at, at + room
                     )
-                    halves.append((first, task))
+                    tasks.append((first, task))
                     at += room
                 if pending is not None:
                     yield self._finish_pending(*pending)
-                pending = (batch, halves)
+                pending = (batch, tasks)
             if pending is not None:
                 yield self._finish_pending(*pending)
 
@@ -268,9 +274,9 @@ class Matcher:
         return folded, probed, find_candidates(data, starts, ends, self.lookup.substrings)
 
     def _finish_pending(
-        self, batch: DocBatch, halves: list[tuple[int, Future[FirstPass]]]
+        self, batch: DocBatch, parts: list[tuple[int, Future[FirstPass]]]
     ) -> BatchMatches:
-        return self.finish(batch, _joined_passes([(k, f.result()) for k, f in halves]))
+        return self.finish(batch, _joined_passes([(k, f.result()) for k, f in parts]))
 
     def _rematch(
         self, hits: I64, doc_tokens: I64, docs: I64, texts: list[bytes]
@@ -433,11 +439,14 @@ class Matcher:
         return np.array(rows, dtype=np.float64).reshape(-1, 3)
 
 
-def _halves(batch: DocBatch) -> list[tuple[int, I64, I64]]:
-    """The batch's documents in two runs of about equal bytes: (first document, starts, ends)."""
+def _parts(batch: DocBatch, count: int) -> list[tuple[int, I64, I64]]:
+    """The batch's documents in ``count`` runs of about equal bytes (some may be empty):
+    (first document, starts, ends)."""
     reach = np.cumsum(batch.ends - batch.starts)
-    cut = int(np.searchsorted(reach, reach[-1] // 2)) + 1 if len(reach) > 1 else len(reach)
-    return [(0, batch.starts[:cut], batch.ends[:cut]), (cut, batch.starts[cut:], batch.ends[cut:])]
+    total = int(reach[-1]) if len(reach) else 0
+    cuts = [0, *(int(np.searchsorted(reach, total * j // count)) + 1 for j in range(1, count))]
+    cuts = [min(c, len(reach)) for c in cuts] + [len(reach)]
+    return [(a, batch.starts[a:b], batch.ends[a:b]) for a, b in pairwise(cuts)]
 
 
 def _joined_passes(parts: list[tuple[int, FirstPass]]) -> FirstPass:

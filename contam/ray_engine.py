@@ -114,9 +114,10 @@ def connect(address: str | None, cpus: int) -> bool:
 @contextmanager
 def runtime(config: ScanConfig) -> Iterator[None]:
     """Ray joined (``config.address``) or started on this machine for the block, and a
-    runtime started here shut down at its end. The scan loads its indexes in another thread
-    meanwhile: a local runtime takes seconds to start."""
-    started = connect(config.address, config.workers)
+    runtime started here shut down at its end: with ``workers * threads`` CPUs, so that
+    ``workers`` tasks run at once. The scan loads its indexes in another thread meanwhile:
+    a local runtime takes seconds to start."""
+    started = connect(config.address, config.workers * config.threads)
     try:
         yield
     finally:
@@ -144,7 +145,13 @@ def run_shards_ray(
     if not todo:
         return
     ray = import_ray()
-    task = ray.remote(num_cpus=1)(_scan_task)
+    largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)
+    if largest < config.threads:  # the tasks would wait for such a node forever
+        raise ConfigError(
+            f"no Ray node has the {config.threads} CPUs a task reserves (--threads "
+            f"{config.threads}); the largest has {largest:g}: lower --threads"
+        )
+    task = ray.remote(num_cpus=config.threads)(_scan_task)  # the CPUs a task keeps busy
     # A bare ObjectRef argument is fetched and deserialized anew for every task; in a list
     # it reaches the task as it is, and `_worker_matcher` fetches it once a process.
     shared = [ray.put(matcher)]

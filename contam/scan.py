@@ -294,7 +294,10 @@ def scan_shard(
     totals = {"docs": 0, "tokens": 0, "text_chars": 0}
     status, reason = "done", None
     try:
-        for found in matcher.matches(read_ahead(reader.batches())):
+        batches = reader.batches()
+        if config.threads > 1:  # the reader gets a thread of its own
+            batches = read_ahead(batches)
+        for found in matcher.matches(batches, config.threads):
             report(0, found.docs)
             totals["docs"] += found.docs
             totals["tokens"] += found.tokens

@@ -83,6 +83,12 @@ def test_unknown_bench(tmp_path: Path) -> None:
     assert_one_line_error(result, "unknown bench 'nosuchbench'; known: ", "mmlu", "gsm8k")
 
 
+def test_threads_out_of_range(tmp_path: Path, tiny_bench: Path) -> None:
+    shard = write_jsonl(tmp_path / "corpus" / "docs.jsonl", GOOD_DOCS)
+    result = scan(tmp_path, tiny_bench, str(shard), "--threads", "0")
+    assert_one_line_error(result, "threads must be between 1 and 64, got 0")
+
+
 def test_out_folder_holding_a_scan_needs_resume(tmp_path: Path, tiny_bench: Path) -> None:
     shard = write_jsonl(tmp_path / "corpus" / "docs.jsonl", GOOD_DOCS)
     assert scan(tmp_path, tiny_bench, str(shard)).exit_code == 0

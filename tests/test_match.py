@@ -15,7 +15,7 @@ from contam.benches import resolve_bench
 from contam.config import NGramConfig, NormConfig
 from contam.index import build_index
 from contam.lookup import Lookup
-from contam.match import BatchMatches, Matcher
+from contam.match import BatchMatches, Matcher, _parts
 from contam.records import DocBatch
 from contam.shingles import tokens
 
@@ -81,13 +81,22 @@ def _same_matches(a: BatchMatches, b: BatchMatches) -> bool:
     )
 
 
-@given(TEXTS, TEXTS)
-def test_threaded_halves_match_as_one_batch(tmp_path_factory, items, texts) -> None:  # type: ignore[no-untyped-def]
+@given(TEXTS, TEXTS, st.integers(1, 4))
+def test_threaded_parts_match_as_one_batch(tmp_path_factory, items, texts, threads) -> None:  # type: ignore[no-untyped-def]
     matcher = matcher_for(items, tmp_path_factory.mktemp("m"), 2)
     docs = texts + items  # the items' own copies, so there are hits to put together
     batch = DocBatch.of_texts("s", [str(i) for i in range(len(docs))], list(range(len(docs))), docs)
-    [threaded] = matcher.matches(iter([batch]))
+    [threaded] = matcher.matches(iter([batch]), threads)
     assert _same_matches(threaded, matcher.match(batch))
+
+
+def test_parts_cut_a_batch_into_runs_of_about_equal_bytes() -> None:
+    texts = ["a" * 10, "b" * 10, "c" * 30, "d" * 10, "e" * 40]  # 100 bytes
+    batch = DocBatch.of_texts("s", list("abcde"), [1, 2, 3, 4, 5], texts)
+    # cut after the document that reaches each quarter: 25 (c), 50 (c), 75 (e)
+    parts = _parts(batch, 4)
+    assert [(first, len(starts)) for first, starts, _ in parts] == [(0, 3), (3, 0), (3, 2), (5, 0)]
+    assert [(first, len(starts)) for first, starts, _ in _parts(batch, 1)] == [(0, 5)]
 
 
 def test_half_that_outgrows_the_shared_buffer_is_folded_apart(tmp_path: Path) -> None:

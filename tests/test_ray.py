@@ -118,11 +118,12 @@ def test_local_runtime_listens_on_loopback_only(ray_runtime: Any) -> None:
     assert ray_runtime.cluster_resources()["CPU"] == 2
 
 
+@pytest.mark.parametrize("threads", [1, 2])  # two tasks at once on the 2 CPUs, or one
 def test_ray_report_equals_local_report(
     ray_runtime: Any, tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig,
-    local_report: dict[str, Any],
+    local_report: dict[str, Any], threads: int,
 ) -> None:  # fmt: skip
-    got = run(tmp_path, tiny_bench, configs(tiny_config, engine="ray"), "ray")
+    got = run(tmp_path, tiny_bench, configs(tiny_config, engine="ray", threads=threads), "ray")
     assert_same_report(got, local_report)
     # the report is not vacuous: planted copies matched, the broken shard was skipped
     assert got["matches"].num_rows >= 6
@@ -135,7 +136,8 @@ def test_ray_report_equals_local_report(
 def test_scan_starts_and_stops_its_own_runtime(
     tmp_path: Path, tiny_bench: Path, local_report: dict[str, Any]
 ) -> None:
-    """No runtime running: the scan starts one with --workers CPUs and shuts it down."""
+    """No runtime running: the scan starts one with --workers x --threads CPUs and shuts it
+    down."""
     import_ray()
     code = f"""
 from pathlib import Path
@@ -196,6 +198,20 @@ def test_ray_scan_resumed_by_the_local_engine(
         run(tmp_path, tiny_bench, configs(tiny_config, engine="ray"), "killed", progress=killed)
     got = run(tmp_path, tiny_bench, configs(tiny_config, resume=True), "killed")
     assert_same_report(got, local_report)
+
+
+def test_more_threads_than_any_node_has_cpus_is_an_error(
+    ray_runtime: Any, tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig
+) -> None:
+    """A task reserving 3 CPUs would wait forever on 2-CPU nodes: the scan says so instead."""
+    tiny_corpus(tmp_path / "corpus")
+    config = ScanConfig(
+        ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, engine="ray", threads=3
+    )
+    with pytest.raises(
+        ConfigError, match=r"no Ray node has the 3 CPUs a task reserves .*largest has 2"
+    ):
+        run(tmp_path, tiny_bench, config, "out")
 
 
 def test_shard_error_in_a_task_is_raised_as_it_was(

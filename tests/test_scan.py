@@ -185,6 +185,14 @@ def test_two_workers_give_the_same_report(
     assert run(tmp_path, tiny_bench, config, out="out2") == report
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_threads_give_the_same_report(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any], threads: int
+) -> None:
+    config = ScanConfig(ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, threads=threads)
+    assert run(tmp_path, tiny_bench, config, out=f"out-t{threads}") == report
+
+
 def test_killed_scan_resumes_without_loss_or_double_count(
     tmp_path: Path,
     tiny_bench: Path,

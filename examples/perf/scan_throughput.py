@@ -163,6 +163,7 @@ def run_scan(
     max_gap: int,
     engine: str = "local",
     address: str | None = None,
+    threads: int = 2,
 ) -> dict[str, float]:
     """Scan in a child process; report wall time and the child's peak RSS. ``max_gap`` 0 is
     exact matching (no chains across edits, no MinHash windows)."""
@@ -171,7 +172,7 @@ def run_scan(
         "from pathlib import Path\n"
         f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
         f" index_dir=Path({str(index_dir)!r}), workers={workers}, max_gap={max_gap},"
-        f" engine={engine!r}, address={address!r}, quiet=True)\n"
+        f" engine={engine!r}, address={address!r}, threads={threads}, quiet=True)\n"
         "def cpu():\n"
         "    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)\n"
         "    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, who))\n"
@@ -268,10 +269,17 @@ def main() -> None:
     parser.add_argument(
         "--engines",
         default="local",
-        help="comma-separated: local, ray (the scan starts and stops Ray with --workers CPUs "
+        help="comma-separated: local, ray (the scan starts and stops Ray for --workers tasks "
         "on this machine) and/or ray-up (joins a Ray runtime started beforehand, untimed, as on "
         "a cluster; each scan still starts its own workers, as every Ray job does); the Ray "
         "engines need the ray extra; with local, each Ray row shows its ratio to local",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=2,
+        help="threads per worker or Ray task (each Ray task reserves that many CPUs); 1 shows "
+        "how the scan scales with worker processes",
     )
     parser.add_argument("--growth", action="store_true", help="also print the index growth table")
     parser.add_argument(
@@ -325,10 +333,10 @@ def main() -> None:
                         out = work / f"out-{size_text.strip()}-{name}-{engine}-{mode}-{workers}"
                         scan = (corpus, out, workers, index_dir, bench_set(name), MAX_GAP[mode])
                         if engine == "ray-up":
-                            with ray_runtime(workers) as address:
-                                r = run_scan(*scan, "ray", address)
+                            with ray_runtime(workers * args.threads) as address:
+                                r = run_scan(*scan, "ray", address, args.threads)
                         else:
-                            r = run_scan(*scan, engine)
+                            r = run_scan(*scan, engine, None, args.threads)
                         mbs = jsonl_bytes / r["seconds"] / 1e6
                         if mode == "exact" and engine == "local":
                             exact_mbs = mbs
