@@ -225,12 +225,12 @@ class Matcher:
         return self.finish(batch, self._first_pass(batch.data, batch.starts, batch.ends))
 
     def matches(self, batches: Iterator[DocBatch], threads: int = 2) -> Iterator[BatchMatches]:
-        """`match` over a stream, on ``threads`` threads. With more than one, each kernel runs
-        (without the GIL) on each of ``threads`` parts of a batch: twice as many tasks as
-        threads, which take them as they come free, while the last batch is finished and
-        the next read (`prefetch.read_ahead`, in the scan). One process so keeps two cores
-        busy, where one thread per kernel left the shorter one idle a third of the time.
-        With one, each batch is matched in turn (`match`)."""
+        """`match` over a stream, on ``threads`` threads. With more than one, a batch is cut
+        into ``threads`` parts of about equal bytes, each a task that runs both kernels
+        (without the GIL) in turn; the pool takes the next batch's tasks as threads come free,
+        while the last batch is finished and the next read (`prefetch.read_ahead`, in the
+        scan). One process so keeps two cores busy, where one thread per kernel left the
+        shorter one idle a third of the time. With one, each batch is matched in turn."""
         if threads == 1:
             yield from map(self.match, batches)
             return
@@ -268,7 +268,8 @@ class Matcher:
         ``out[at:stop]`` (`FoldTable.fold`) and probed; and the GPT-4 substring candidates,
         whose kernel folds the original bytes itself."""
         folded = self.fold.fold(data, starts, ends, out, at, stop, self._segment_rows)
-        # room for twice the most a batch half had: text with joiners (Indic) folds once
+        # room for twice the most a part had (a hint: a lost update between threads only
+        # costs a retry): text with joiners at every word (Indic) folds once
         self._segment_rows = max(self._segment_rows, 2 * len(folded[3]))
         probed = self.probe(folded[0], folded[1], folded[2])
         return folded, probed, find_candidates(data, starts, ends, self.lookup.substrings)
@@ -440,12 +441,18 @@ class Matcher:
 
 
 def _parts(batch: DocBatch, count: int) -> list[tuple[int, I64, I64]]:
-    """The batch's documents in ``count`` runs of about equal bytes (some may be empty):
-    (first document, starts, ends)."""
-    reach = np.cumsum(batch.ends - batch.starts)
+    """The batch's documents in ``count`` runs of about equal bytes, each cut at the document
+    boundary nearest its share (a run may be empty): (first document, starts, ends)."""
+    reach = np.cumsum(batch.ends - batch.starts)  # bytes up to and with each document
     total = int(reach[-1]) if len(reach) else 0
-    cuts = [0, *(int(np.searchsorted(reach, total * j // count)) + 1 for j in range(1, count))]
-    cuts = [min(c, len(reach)) for c in cuts] + [len(reach)]
+    cuts = [0]
+    for j in range(1, count):
+        share = total * j // count
+        k = int(np.searchsorted(reach, share))  # the document that reaches the share
+        before = int(reach[k - 1]) if k else 0
+        cut = k if k >= len(reach) or share - before < int(reach[k]) - share else k + 1
+        cuts.append(max(cuts[-1], cut))
+    cuts.append(len(reach))
     return [(a, batch.starts[a:b], batch.ends[a:b]) for a, b in pairwise(cuts)]
 
 

@@ -37,9 +37,10 @@ from contam.workers import no_progress, reuse_freed_buffers
 
 INSTALL_LINE = "the Ray engine needs the ray extra: pip install 'contam[ray]'"
 
-#: Tasks in flight per cluster CPU: one running and one queued, so no CPU idles while the
-#: driver writes a commit; more would only hold finished results in the object store.
-IN_FLIGHT_PER_CPU = 2
+#: Tasks in flight per task the cluster runs at once: one running and one queued, so no CPU
+#: idles while the driver writes a commit; more would only hold finished results in the
+#: object store.
+IN_FLIGHT_PER_SLOT = 2
 
 # In a Ray worker process: the scan's Matcher under its object id, fetched by the first task
 # there: its deserialization (mostly the arrays, read from the object store without a copy)
@@ -119,10 +120,23 @@ def runtime(config: ScanConfig) -> Iterator[None]:
     a local runtime takes seconds to start."""
     started = connect(config.address, config.workers * config.threads)
     try:
+        _check_room(config.threads)
         yield
     finally:
         if started:
             import_ray().shutdown()
+
+
+def _check_room(threads: int) -> None:
+    """`ConfigError` when no node now in the cluster has the ``threads`` CPUs a task reserves:
+    its tasks would wait forever (on an autoscaling cluster, start a node that has them)."""
+    ray = import_ray()
+    largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)
+    if largest < threads:
+        raise ConfigError(
+            f"no Ray node has the {threads} CPUs a task reserves (--threads {threads}); "
+            f"the largest has {largest:g}: lower --threads"
+        )
 
 
 def run_shards_ray(
@@ -145,17 +159,12 @@ def run_shards_ray(
     if not todo:
         return
     ray = import_ray()
-    largest = max((n["Resources"].get("CPU", 0) for n in ray.nodes() if n["Alive"]), default=0)
-    if largest < config.threads:  # the tasks would wait for such a node forever
-        raise ConfigError(
-            f"no Ray node has the {config.threads} CPUs a task reserves (--threads "
-            f"{config.threads}); the largest has {largest:g}: lower --threads"
-        )
     task = ray.remote(num_cpus=config.threads)(_scan_task)  # the CPUs a task keeps busy
     # A bare ObjectRef argument is fetched and deserialized anew for every task; in a list
     # it reaches the task as it is, and `_worker_matcher` fetches it once a process.
     shared = [ray.put(matcher)]
-    limit = IN_FLIGHT_PER_CPU * max(1, int(ray.cluster_resources().get("CPU", 1)))
+    slots = int(ray.cluster_resources().get("CPU", 1)) // config.threads  # tasks at once
+    limit = IN_FLIGHT_PER_SLOT * max(1, slots)
     queue: Iterator[Path] = iter(todo)
     running: dict[Any, Path] = {}
     try:

@@ -14,8 +14,6 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,7 +47,7 @@ from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
 from contam.match import Matcher
 from contam.minhash import MinHashConfig
-from contam.prefetch import read_ahead
+from contam.prefetch import in_background, read_ahead
 from contam.report import (
     SHARD_MATCHES_SCHEMA,
     ShardCommit,
@@ -152,38 +150,54 @@ def scan(
         config: settings; `ScanConfig` defaults when None.
         index_folders: prebuilt index folders to use as they are (checked against ``config``).
         progress: called with (raw bytes, documents) as shards are read.
-        log: called with one-line status messages.
+        log: called with one-line status messages (from another thread while Ray starts).
 
     Example:
         >>> contam.scan("corpus/", benches=["mmlu", "gsm8k"], out="reports/run1")  # doctest: +SKIP
     """
     config = config or ScanConfig()
-    runtime: AbstractContextManager[None] = nullcontext()
     if config.engine == "ray":
         from contam.ray_engine import import_ray
-        from contam.ray_engine import runtime as ray_runtime
 
         import_ray()  # a missing extra fails before any index is built
-        runtime = ray_runtime(config)
     out = Path(out)
     shard_paths = find_shards([paths] if isinstance(paths, str) else list(paths))
     sources = resolve_benches(benches, config)
-    with ThreadPoolExecutor(1) as loader:
-        # the indexes load in a thread while Ray, if it is the engine, starts in this one
-        loading = loader.submit(_load_matcher, sources, config, index_folders, log)
-        with runtime:
-            indexes, matcher = loading.result()
-            plan = _plan(config, indexes, shard_paths)
-            _prepare_out(out, plan, config.resume)
-            todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
-            if log is not None and config.resume:
-                done = len(shard_paths) - len(todo)
-                log(f"resume: {done} of {len(shard_paths)} shards already done")
+    todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
+    if config.engine == "ray" and todo:
+        from contam.ray_engine import runtime
+
+        # the indexes load in the background while Ray starts (seconds) in this thread
+        loading = in_background(_load_matcher, sources, config, index_folders, log)
+        with runtime(config):
+            indexes, matcher = loading()
+            plan = _prepare(out, config, indexes, shard_paths, todo, log)
             started = time.perf_counter()
             _run_shards(todo, matcher, config, out, progress)
+    else:
+        indexes, matcher = _load_matcher(sources, config, index_folders, log)
+        plan = _prepare(out, config, indexes, shard_paths, todo, log)
+        started = time.perf_counter()
+        _run_shards(todo, matcher, config, out, progress)
     return finish_reports(
         out, matcher.lookup, plan, shard_paths, config, time.perf_counter() - started
     )
+
+
+def _prepare(
+    out: Path,
+    config: ScanConfig,
+    indexes: list[BenchIndex],
+    shard_paths: list[Path],
+    todo: list[Path],
+    log: Callable[[str], None] | None,
+) -> dict[str, Any]:
+    """The scan's plan, with ``out`` ready for it (new, or a resumable scan of this plan)."""
+    plan = _plan(config, indexes, shard_paths)
+    _prepare_out(out, plan, config.resume)
+    if log is not None and config.resume:
+        log(f"resume: {len(shard_paths) - len(todo)} of {len(shard_paths)} shards already done")
+    return plan
 
 
 def _load_matcher(

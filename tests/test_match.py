@@ -93,9 +93,13 @@ def test_threaded_parts_match_as_one_batch(tmp_path_factory, items, texts, threa
 def test_parts_cut_a_batch_into_runs_of_about_equal_bytes() -> None:
     texts = ["a" * 10, "b" * 10, "c" * 30, "d" * 10, "e" * 40]  # 100 bytes
     batch = DocBatch.of_texts("s", list("abcde"), [1, 2, 3, 4, 5], texts)
-    # cut after the document that reaches each quarter: 25 (c), 50 (c), 75 (e)
+    # each quarter's cut at the nearest boundary: 25 -> after b (20), 50 -> after c (50),
+    # 75 -> after d (60; after e is 100)
     parts = _parts(batch, 4)
-    assert [(first, len(starts)) for first, starts, _ in parts] == [(0, 3), (3, 0), (3, 2), (5, 0)]
+    assert [(first, len(starts)) for first, starts, _ in parts] == [(0, 2), (2, 1), (3, 1), (4, 1)]
+    # halves of one document: one holds it, the other is empty
+    one = DocBatch.of_texts("s", ["a"], [1], ["abc"])
+    assert sorted(len(starts) for _, starts, _ in _parts(one, 2)) == [0, 1]
     assert [(first, len(starts)) for first, starts, _ in _parts(batch, 1)] == [(0, 5)]
 
 

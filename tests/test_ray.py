@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -203,7 +204,8 @@ def test_ray_scan_resumed_by_the_local_engine(
 def test_more_threads_than_any_node_has_cpus_is_an_error(
     ray_runtime: Any, tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig
 ) -> None:
-    """A task reserving 3 CPUs would wait forever on 2-CPU nodes: the scan says so instead."""
+    """A task reserving 3 CPUs would wait forever on 2-CPU nodes: the scan says so instead,
+    before it writes anything, so the same scan with fewer threads can follow."""
     tiny_corpus(tmp_path / "corpus")
     config = ScanConfig(
         ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, engine="ray", threads=3
@@ -212,6 +214,9 @@ def test_more_threads_than_any_node_has_cpus_is_an_error(
         ConfigError, match=r"no Ray node has the 3 CPUs a task reserves .*largest has 2"
     ):
         run(tmp_path, tiny_bench, config, "out")
+    assert not (tmp_path / "out").exists()
+    done = run(tmp_path, tiny_bench, replace(config, threads=2), "out")
+    assert done["run"]["status"] == "complete"
 
 
 def test_shard_error_in_a_task_is_raised_as_it_was(

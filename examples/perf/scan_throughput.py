@@ -199,7 +199,8 @@ def run_scan(
 
 @contextmanager
 def ray_runtime(cpus: int) -> Iterator[str]:
-    """A Ray runtime of ``cpus`` CPUs for the block (``ray start --head``, then ``ray stop``),
+    """A Ray runtime of ``cpus`` CPUs for the block (``ray start --head``, then ``ray stop``,
+    which stops every Ray runtime on the machine: run this where no other Ray work runs),
     with Ray's token authentication on (it binds the machine's address): the scans in child
     processes join it with ``RAY_AUTH_MODE=token`` and the token in ~/.ray/auth_token.
     Yields its address."""
@@ -209,16 +210,16 @@ def ray_runtime(cpus: int) -> Iterator[str]:
     os.environ["RAY_AUTH_MODE"] = "token"  # for `ray start` and the scans alike
     try:
         subprocess.run([*ray, "get-auth-token", "--generate"], check=True, capture_output=True)
-        subprocess.run(
+        started = subprocess.run(
             [*ray, "start", "--head", f"--num-cpus={cpus}", f"--port={port}",
              "--include-dashboard=false", "--disable-usage-stats"],
-            check=True, capture_output=True,
+            capture_output=True, text=True, check=False,
         )  # fmt: skip
-        try:
-            yield f"127.0.0.1:{port}"
-        finally:
-            subprocess.run([*ray, "stop"], check=True, capture_output=True)
+        if started.returncode != 0:
+            raise SystemExit(f"ray start failed:\n{started.stderr}")
+        yield f"127.0.0.1:{port}"
     finally:
+        subprocess.run([*ray, "stop"], check=False, capture_output=True)  # a half start too
         if saved is None:
             del os.environ["RAY_AUTH_MODE"]
         else:
