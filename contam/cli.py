@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -89,7 +88,7 @@ def _scan_options(func: F) -> F:
         click.option("--max-gap", type=int, default=default.max_gap, show_default=True,
                      help="Most tokens an aligned span skips between exact runs (0: exact "
                      "matching only)."),
-        click.option("--workers", type=int, default=1, show_default=True,
+        click.option("--workers", type=int, default=default.workers, show_default=True,
                      help="Processes working on shards in parallel."),
         click.option("--threads", type=int, default=default.threads, show_default=True,
                      help="Threads per worker: 2 keeps two cores busy; 1 uses one core (one "
@@ -207,18 +206,15 @@ class _ProgressBar:
         self.desc = desc
         self.bar: Any = None  # made at the first progress, after the index log lines
         self.docs = 0
-        self.lock = threading.Lock()  # the scan's reader thread reports bytes, its main docs
 
     def advance(self, raw: int, docs: int) -> None:
-        with self.lock:
-            if self.bar is None:
-                self.bar = self.tqdm(total=self.total, unit="B", unit_scale=True,
-                                     unit_divisor=1024, desc=self.desc, file=sys.stderr,
-                                     dynamic_ncols=True)  # fmt: skip
-            self.docs += docs
-            self.bar.update(raw)
-            if docs:
-                self.bar.set_postfix_str(f"{self.docs:,} docs", refresh=False)
+        if self.bar is None:
+            self.bar = self.tqdm(total=self.total, unit="B", unit_scale=True, unit_divisor=1024,
+                                 desc=self.desc, file=sys.stderr, dynamic_ncols=True)  # fmt: skip
+        self.docs += docs
+        self.bar.update(raw)
+        if docs:
+            self.bar.set_postfix_str(f"{self.docs:,} docs", refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -31,7 +31,7 @@ from contam.benches import BenchSource
 from contam.config import ScanConfig
 from contam.cuts import CutPolicy, Editor, Span
 from contam.errors import ConfigError, ReportError
-from contam.fields import field_root
+from contam.fields import single_top_field
 from contam.rewrite import rewrite_shard
 from contam.scan import ScanResult, commit_name, resolve_benches
 from contam.scan import scan as scan_corpus
@@ -182,7 +182,7 @@ def _policy(config: ScanConfig, mode: str, margin: int, max_pieces: int) -> _Pol
     if max_pieces < 1:
         raise ConfigError(f"max_pieces must be >= 1, got {max_pieces}")
     fields = config.text_fields
-    if mode == "cut-span" and (len(fields) != 1 or field_root(fields[0]) != fields[0]):
+    if mode == "cut-span" and single_top_field(fields) is None:
         raise ConfigError(
             f"--mode cut-span rewrites one top-level text field, not {', '.join(fields)}: "
             "name one --text-field, or use --mode drop-doc"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 _PART = re.compile(r"^([^\[\]]+)((?:\[(?:\*|\d+)\])*)$")
@@ -44,6 +45,17 @@ def field_root(path: str) -> str:
         'question'
     """
     return path.split(".")[0].split("[")[0]
+
+
+def single_top_field(paths: Sequence[str]) -> str | None:
+    """The one field ``paths`` name, when they name exactly one top-level field, else None:
+    the case the JSONL kernel reads and a span cut rewrites.
+
+    Example:
+        >>> single_top_field(["text"]), single_top_field(["q.text"]), single_top_field(["a", "b"])
+        ('text', None, None)
+    """
+    return paths[0] if len(paths) == 1 and field_root(paths[0]) == paths[0] else None
 
 
 def _as_text(value: Any) -> str:

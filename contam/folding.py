@@ -30,6 +30,8 @@ KEEP, JOIN, REPLACE = -1, -2, 0
 FITS, OUT_FULL, ROWS_FULL = 0, 1, 2
 #: Room beyond the input's bytes that folding gets (replacements may be longer).
 FOLD_SLACK = 4096
+#: Joiner segment rows folding starts with (`FoldTable.fold` doubles them as needed).
+SEGMENT_ROWS = 4096
 
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -94,7 +96,7 @@ class FoldTable:
         out: U8 | None = None,
         at: int = 0,
         stop: int | None = None,
-        rows: int = 4096,
+        rows: int = SEGMENT_ROWS,
     ) -> Folded:
         """`fold_batch` with this table into ``out[at:stop]`` (``stop`` defaults to the end;
         a fresh buffer of `fold_room` when no ``out`` is given), with ``rows`` joiner segment
@@ -115,7 +117,7 @@ class FoldTable:
             if status == ROWS_FULL:
                 rows = min(2 * rows, len(data) // 2 + 1)  # a segment holds a 2-byte joiner
                 continue
-            stop = max(stop - at, self.expansion * len(data) + 64)
+            stop = max(stop - at, self.expansion * int((ends - starts).sum()) + 64)
             out, at = np.empty(stop, dtype=np.uint8), 0
 
     def char_map(self, data: U8, start: int, end: int) -> I64:
@@ -212,6 +214,17 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, 
     return out, out_starts, out_ends, segments[:count].copy(), FITS
 
 
+@njit(inline="always")
+def _same_bytes(d, a0, b0, a, b):  # type: ignore[no-untyped-def]
+    """Whether ``d[a0:b0]`` and ``d[a:b]`` hold the same bytes (compared without a copy)."""
+    if b0 - a0 != b - a:
+        return False
+    for i in range(b - a):  # noqa: SIM110 (numba compiles no generator expressions)
+        if d[a0 + i] != d[a + i]:
+            return False
+    return True
+
+
 @njit(cache=True, nogil=True)
 def first_alike(d, segments):  # type: ignore[no-untyped-def]
     """For each joiner segment (a `fold_batch` row), the first segment whose input bytes
@@ -238,8 +251,7 @@ def first_alike(d, segments):  # type: ignore[no-untyped-def]
                 table[slot] = s
                 first[s] = s
                 break
-            ta = segments[t, 1]
-            if segments[t, 2] - ta == b - a and (d[ta : ta + b - a] == d[a:b]).all():
+            if _same_bytes(d, segments[t, 1], segments[t, 2], a, b):
                 first[s] = t
                 break
             slot = (slot + np.uint64(1)) & mask

@@ -40,7 +40,7 @@ from contam.align import (
     seeds_of,
 )
 from contam.config import NormConfig
-from contam.folding import Folded, FoldTable, first_alike, fold_room
+from contam.folding import SEGMENT_ROWS, Folded, FoldTable, first_alike, fold_room
 from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
 from contam.normalize import (
@@ -49,6 +49,7 @@ from contam.normalize import (
     normalize_with_offsets,
     pack,
 )
+from contam.prefetch import read_ahead
 from contam.records import DocBatch
 from contam.shingles import (
     BASE,
@@ -200,7 +201,7 @@ class Matcher:
         self.near = NearDupIndex.build(lookup.item_tok_ptr, lookup.item_tok, near) if near else None
         self.fold = FoldTable.build(norm)
         self._segment_exact: dict[bytes, bool] = {}  # joiner segment -> folds exactly
-        self._segment_rows = 4096  # joiner segments folding starts with room for
+        self._segment_rows = SEGMENT_ROWS  # joiner segments folding starts with room for
         self.classes = char_classes(norm.cjk_chars)
         self.classes.flags.writeable = False  # shared tables, read-only like the lookup's
         prefixes = lookup.prefix_keys[lookup.prefix_keys != 0]
@@ -228,12 +229,14 @@ class Matcher:
         """`match` over a stream, on ``threads`` threads. With more than one, a batch is cut
         into ``threads`` parts of about equal bytes, each a task that runs both kernels
         (without the GIL) in turn; the pool takes the next batch's tasks as threads come free,
-        while the last batch is finished and the next read (`prefetch.read_ahead`, in the
-        scan). One process so keeps two cores busy, where one thread per kernel left the
-        shorter one idle a third of the time. With one, each batch is matched in turn."""
+        while the last batch is finished and the next is read in a thread of its own
+        (`prefetch.read_ahead`). One process so keeps two cores busy, where one thread per
+        kernel left the shorter one idle a third of the time. With one, each batch is read and
+        matched in turn."""
         if threads == 1:
             yield from map(self.match, batches)
             return
+        batches = read_ahead(batches)  # the reader gets a thread of its own
         with ThreadPoolExecutor(threads) as kernels:
             pending: tuple[DocBatch, list[tuple[int, Future[FirstPass]]]] | None = None
             for batch in batches:
@@ -463,10 +466,14 @@ def _joined_passes(parts: list[tuple[int, FirstPass]]) -> FirstPass:
     buffers, starts, ends, segments, hits, tokens, candidates = [], [], [], [], [], [], []
     outs = [first_pass[0][0] for _, first_pass in parts]
     shared = all(out is outs[0] for out in outs)
-    shift = 0
+    at = 0  # with buffers of their own: where the next run's bytes go in the joined one
     for first, ((out, f_starts, f_ends, f_segments), (f_hits, f_tokens), f_cands) in parts:
-        used = int(f_ends.max()) if len(f_ends) else 0
-        buffers.append(out[:used])
+        shift = 0
+        if not shared:  # only this run's bytes, wherever in its buffer it folded them
+            lo, hi = (int(f_starts.min()), int(f_ends.max())) if len(f_starts) else (0, 0)
+            buffers.append(out[lo:hi])
+            shift = at - lo
+            at += hi - lo
         starts.append(f_starts + shift)
         ends.append(f_ends + shift)
         moved = f_segments.copy()
@@ -478,9 +485,8 @@ def _joined_passes(parts: list[tuple[int, FirstPass]]) -> FirstPass:
         hits.append(moved_hits)
         tokens.append(f_tokens)
         candidates.append(f_cands + np.array([first, 0]))
-        shift += 0 if shared else used
     if not shared:
-        outs[0] = np.concatenate(buffers) if shift else np.zeros(1, np.uint8)
+        outs[0] = np.concatenate(buffers) if at else np.zeros(1, np.uint8)
     folded = (
         outs[0],
         np.concatenate(starts),

@@ -14,8 +14,10 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
 from contam.match import Matcher
 from contam.minhash import MinHashConfig
-from contam.prefetch import in_background, read_ahead
+from contam.prefetch import in_background
 from contam.report import (
     SHARD_MATCHES_SCHEMA,
     ShardCommit,
@@ -164,40 +166,27 @@ def scan(
     shard_paths = find_shards([paths] if isinstance(paths, str) else list(paths))
     sources = resolve_benches(benches, config)
     todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
+    runtime: AbstractContextManager[None] = nullcontext()
     if config.engine == "ray" and todo:
-        from contam.ray_engine import runtime
+        from contam.ray_engine import runtime as ray_runtime
 
         # the indexes load in the background while Ray starts (seconds) in this thread
+        runtime = ray_runtime(config)
         loading = in_background(_load_matcher, sources, config, index_folders, log)
-        with runtime(config):
-            indexes, matcher = loading()
-            plan = _prepare(out, config, indexes, shard_paths, todo, log)
-            started = time.perf_counter()
-            _run_shards(todo, matcher, config, out, progress)
     else:
-        indexes, matcher = _load_matcher(sources, config, index_folders, log)
-        plan = _prepare(out, config, indexes, shard_paths, todo, log)
+        loading = partial(_load_matcher, sources, config, index_folders, log)
+    with runtime:
+        indexes, matcher = loading()
+        plan = _plan(config, indexes, shard_paths)
+        _prepare_out(out, plan, config.resume)
+        if log is not None and config.resume:
+            done = len(shard_paths) - len(todo)
+            log(f"resume: {done} of {len(shard_paths)} shards already done")
         started = time.perf_counter()
         _run_shards(todo, matcher, config, out, progress)
     return finish_reports(
         out, matcher.lookup, plan, shard_paths, config, time.perf_counter() - started
     )
-
-
-def _prepare(
-    out: Path,
-    config: ScanConfig,
-    indexes: list[BenchIndex],
-    shard_paths: list[Path],
-    todo: list[Path],
-    log: Callable[[str], None] | None,
-) -> dict[str, Any]:
-    """The scan's plan, with ``out`` ready for it (new, or a resumable scan of this plan)."""
-    plan = _plan(config, indexes, shard_paths)
-    _prepare_out(out, plan, config.resume)
-    if log is not None and config.resume:
-        log(f"resume: {len(shard_paths) - len(todo)} of {len(shard_paths)} shards already done")
-    return plan
 
 
 def _load_matcher(
@@ -286,7 +275,8 @@ def scan_shard(
     """Scan one shard into what its commit holds (`ShardCommit.write` puts it in place).
 
     With ``skip_bad`` a broken shard yields a commit marked skipped (so a resume does not
-    retry it) instead of stopping the scan. ``report`` gets (raw bytes, documents) as read.
+    retry it) instead of stopping the scan. ``report`` gets (raw bytes, documents) after each
+    batch, from the calling thread.
     """
     lookup = matcher.lookup
     reader = ShardReader(
@@ -295,7 +285,6 @@ def scan_shard(
         config.id_field,
         config.batch_chars,
         config.skip_bad,
-        on_progress=lambda raw: report(raw, 0),
     )
     seen_gram: list[np.ndarray] = []
     runs: list[np.ndarray] = []
@@ -307,12 +296,11 @@ def scan_shard(
     match_parts: list[pa.Table] = []
     totals = {"docs": 0, "tokens": 0, "text_chars": 0}
     status, reason = "done", None
+    sent = 0  # raw bytes reported
     try:
-        batches = reader.batches()
-        if config.threads > 1:  # the reader gets a thread of its own
-            batches = read_ahead(batches)
-        for found in matcher.matches(batches, config.threads):
-            report(0, found.docs)
+        for found in matcher.matches(reader.batches(), config.threads):
+            # progress from this thread only (the reader may run in its own, a batch ahead)
+            sent += _report_read(reader, sent, found.docs, report)
             totals["docs"] += found.docs
             totals["tokens"] += found.tokens
             totals["text_chars"] += found.text_chars
@@ -331,13 +319,13 @@ def scan_shard(
             is_input = chains[:, C_I0] < lookup.input_len[chains[:, C_ITEM]]
             docs_full += _docs_per_item(chains, lookup.items)
             docs_input += _docs_per_item(chains[is_input], lookup.items)
-            doc = chains[:, C_DOC]
+            rows = chains[:, C_DOC].tolist()  # only these documents' ids become Arrow
             match_parts.append(
                 pa.table(
                     [
                         chains[:, C_ITEM].astype(np.int32),
-                        pa.array(found.doc_ids).take(doc),
-                        pa.array(found.lines, pa.int64()).take(doc),
+                        pa.array([found.doc_ids[d] for d in rows], pa.string()),
+                        pa.array([found.lines[d] for d in rows], pa.int64()),
                         chains[:, C_B0],
                         chains[:, C_B1],
                         chains[:, C_I0].astype(np.int32),
@@ -358,6 +346,7 @@ def scan_shard(
         docs_full[:] = 0
         docs_input[:] = 0
         totals = dict.fromkeys(totals, 0)
+    _report_read(reader, sent, 0, report)
     matched_items = np.flatnonzero(docs_full)
     info = {
         "shard": str(path),
@@ -382,6 +371,17 @@ def scan_shard(
         docs_input[matched_items],
         pa.concat_tables(match_parts) if match_parts else SHARD_MATCHES_SCHEMA.empty_table(),
     )
+
+
+def _report_read(
+    reader: ShardReader, sent: int, docs: int, report: Callable[[int, int], None]
+) -> int:
+    """Report the raw bytes ``reader`` has read beyond ``sent``, and ``docs``; return the
+    bytes reported."""
+    raw = reader.stats.raw_bytes - sent
+    if raw or docs:
+        report(raw, docs)
+    return raw
 
 
 def _docs_per_item(chains: np.ndarray, items: int) -> np.ndarray:

@@ -11,7 +11,7 @@ import glob
 import gzip
 import hashlib
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +21,7 @@ import orjson
 import zstandard
 
 from contam.errors import RecordError, ShardError, first_line
-from contam.fields import field_root, join_fields
+from contam.fields import field_root, join_fields, single_top_field
 from contam.jsonl import LINE_DOC, LINE_PYTHON, extract_lines, joined_ids
 from contam.records import DocBatch
 
@@ -109,7 +109,6 @@ class ShardReader:
         id_field: record field for the document id; absent -> ``<line>`` of the shard.
         batch_chars: characters of text per batch (UTF-8 bytes for Latin text).
         skip_bad: count bad records instead of raising `RecordError`.
-        on_progress: called with raw (compressed) bytes consumed since the last call.
     """
 
     def __init__(
@@ -119,19 +118,15 @@ class ShardReader:
         id_field: str = "id",
         batch_chars: int = 8 << 20,
         skip_bad: bool = False,
-        on_progress: Callable[[int], None] | None = None,
     ) -> None:
         self.path = path
         self.text_fields = text_fields
         self.id_field = id_field
         self.batch_chars = batch_chars
         self.skip_bad = skip_bad
-        self.on_progress = on_progress
         self.stats = ReadStats()
-        self._reported = 0
-        plain = text_fields[0] if len(text_fields) == 1 else None
         # one top-level text field: records read by `extract_lines`
-        self._plain = plain if plain is not None and field_root(plain) == plain else None
+        self._plain = single_top_field(text_fields)
         self._text_key = np.frombuffer((self._plain or "").encode(), dtype=np.uint8)
         self._id_key = np.frombuffer(id_field.encode(), dtype=np.uint8)
 
@@ -181,10 +176,7 @@ class ShardReader:
             self.stats.bad.append(message)
 
     def _progress(self, position: int) -> None:
-        self.stats.raw_bytes = position
-        if self.on_progress is not None and position > self._reported:
-            self.on_progress(position - self._reported)
-            self._reported = position
+        self.stats.raw_bytes = position  # read by the scan as it reports progress
 
     def _doc(self, record: Any, line: int) -> tuple[int, str, str] | None:
         if not isinstance(record, dict):

@@ -194,10 +194,10 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     """`tokenize` over every text ``d[starts[k]:ends[k]]``, as CSR: (hashes, byte starts,
     byte ends into ``d``, token offsets); text k's tokens are ``tok_off[k]:tok_off[k+1]``.
 
-    Each text is cut in scratch buffers for the longest one and its tokens copied out, into
-    arrays grown as needed: sized by tokens, not by bytes (32 bytes for every byte of a
-    batch's documents with hits). The arrays are views of those: copy what is kept."""
-    th_k, ts_k, te_k, state = token_buffers(starts, ends)
+    Each text is cut straight into the output arrays, grown first to hold one token per byte
+    of it past the tokens so far: sized by tokens, not by bytes (32 bytes for every byte of
+    a batch's documents with hits). The arrays are views of those: copy what is kept."""
+    state = np.empty(_longest(starts, ends), dtype=np.uint64)  # long tokens' lane states
     room = 64
     for k in range(len(starts)):
         room += (ends[k] - starts[k]) // 4  # ~5 bytes a token in English; grown if short
@@ -206,14 +206,12 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     te = np.empty(room, dtype=np.int64)
     tok_off = np.zeros(len(starts) + 1, dtype=np.int64)
     for k in range(len(starts)):
-        count = tokenize(d, starts[k], ends[k], classes, th_k, ts_k, te_k, state)
         base = tok_off[k]
-        th = grow_rows(th, base, base + count)
-        ts = grow_rows(ts, base, base + count)
-        te = grow_rows(te, base, base + count)
-        th[base : base + count] = th_k[:count]
-        ts[base : base + count] = ts_k[:count]
-        te[base : base + count] = te_k[:count]
+        need = base + ends[k] - starts[k]  # a token has at least one byte
+        th = grow_rows(th, base, need)
+        ts = grow_rows(ts, base, need)
+        te = grow_rows(te, base, need)
+        count = tokenize(d, starts[k], ends[k], classes, th[base:], ts[base:], te[base:], state)
         tok_off[k + 1] = base + count
     used = tok_off[-1]
     return th[:used], ts[:used], te[:used], tok_off
@@ -245,13 +243,20 @@ def grow_rows(buf, count, need):  # type: ignore[no-untyped-def]
     return grown
 
 
+@njit(inline="always")
+def _longest(starts, ends):  # type: ignore[no-untyped-def]
+    """Bytes of the longest text ``[starts[k], ends[k])``, at least 1."""
+    longest = 1
+    for k in range(len(starts)):
+        longest = max(longest, ends[k] - starts[k])
+    return longest
+
+
 @njit(cache=True)
 def token_buffers(starts, ends):  # type: ignore[no-untyped-def]
     """`tokenize`'s hash, byte-span and state buffers, large enough for the longest document
     ``[starts[k], ends[k])`` (a token has at least one byte)."""
-    longest = 1
-    for k in range(len(starts)):
-        longest = max(longest, ends[k] - starts[k])
+    longest = _longest(starts, ends)
     th = np.empty(longest, dtype=np.uint64)
     ts = np.empty(longest, dtype=np.int64)
     te = np.empty(longest, dtype=np.int64)
@@ -421,11 +426,7 @@ def tokens(text: str, norm: NormConfig) -> list[str]:
         ['don', 't', 'panic', '天', '下']
     """
     data = normalize(text, norm).encode("utf-8", "surrogatepass")
-    size = max(1, len(data))
-    th = np.empty(size, dtype=np.uint64)
-    ts = np.empty(size, dtype=np.int64)
-    te = np.empty(size, dtype=np.int64)
-    state = np.empty(size, dtype=np.uint64)
+    th, ts, te, state = token_buffers(np.zeros(1, np.int64), np.array([len(data)]))
     count = tokenize(
         as_bytes(data or b"\0"), 0, len(data), char_classes(norm.cjk_chars), th, ts, te, state
     )

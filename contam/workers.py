@@ -90,12 +90,8 @@ def reuse_freed_buffers() -> bool:
 def _in_worker(task: Any) -> None:
     counters = _FORKED["counters"]
 
-    def report(raw: int, docs: int) -> None:
-        # each counter from one thread only (the scan's reader adds bytes, its main thread
-        # documents): a `+= 0` from the other would race with it and could lose an update
-        if raw:
-            counters[0] += raw
-        if docs:
-            counters[1] += docs
+    def report(raw: int, docs: int) -> None:  # from the worker's main thread only
+        counters[0] += raw
+        counters[1] += docs
 
     _FORKED["work"](task, report)

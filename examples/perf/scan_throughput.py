@@ -40,6 +40,8 @@ from pathlib import Path
 import orjson
 import zstandard
 
+from contam.config import ScanConfig
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED = REPO.parent / "shared" / "data"
 #: --match modes: exact runs only (no chains across edits, no MinHash), or the default scan.
@@ -163,7 +165,7 @@ def run_scan(
     max_gap: int,
     engine: str = "local",
     address: str | None = None,
-    threads: int = 2,
+    threads: int | None = None,
 ) -> dict[str, float]:
     """Scan in a child process; report wall time and the child's peak RSS. ``max_gap`` 0 is
     exact matching (no chains across edits, no MinHash windows)."""
@@ -172,7 +174,8 @@ def run_scan(
         "from pathlib import Path\n"
         f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
         f" index_dir=Path({str(index_dir)!r}), workers={workers}, max_gap={max_gap},"
-        f" engine={engine!r}, address={address!r}, threads={threads}, quiet=True)\n"
+        f" engine={engine!r}, address={address!r}, threads={threads or ScanConfig().threads},"
+        " quiet=True)\n"
         "def cpu():\n"
         "    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)\n"
         "    return sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, who))\n"
@@ -278,7 +281,7 @@ def main() -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=2,
+        default=ScanConfig().threads,
         help="threads per worker or Ray task (each Ray task reserves that many CPUs); 1 shows "
         "how the scan scales with worker processes",
     )
