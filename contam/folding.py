@@ -6,8 +6,8 @@ character on its own, and so does NFKC unless a character can join the one befor
 vowel and final jamo). So a text without joiners normalizes to the concatenation of its
 characters' own normalized forms, and `fold_batch` does that with a table (`FoldTable`) over
 a whole batch buffer, in numba. Texts holding a joiner are flagged; the scan normalizes them
-in Python, as it did every text before. `fold_char_map` gives, for a folded text, the
-original character each output byte came from, so spans found in folded bytes map back to
+in Python, as it did every text before. `fold_char_at` gives, for bytes of a folded text,
+the original character each came from, so spans found in folded bytes map back to
 the document's characters.
 """
 
@@ -120,9 +120,9 @@ class FoldTable:
             stop = max(stop - at, self.expansion * int((ends - starts).sum()) + 64)
             out, at = np.empty(stop, dtype=np.uint8), 0
 
-    def char_map(self, data: U8, start: int, end: int) -> I64:
-        """`fold_char_map` with this table."""
-        return fold_char_map(data, start, end, self.rep_of, self.rep_ptr)  # type: ignore[no-any-return]
+    def char_at(self, data: U8, start: int, end: int, offsets: I64) -> I64:
+        """`fold_char_at` with this table."""
+        return fold_char_at(data, start, end, self.rep_of, self.rep_ptr, offsets)  # type: ignore[no-any-return]
 
 
 def fold_room(starts: I64, ends: I64) -> int:
@@ -259,25 +259,19 @@ def first_alike(d, segments):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def fold_char_map(d, s, e, rep_of, rep_ptr):  # type: ignore[no-untyped-def]
-    """For the folded form of the text ``d[s:e]`` (no `JOIN` character), the index of the
-    original character each output byte comes from."""
-    size = 0
-    i = s
-    while i < e:
-        if d[i] < 0x80:
-            size += 1
-            i += 1
-            continue
-        cp, width = utf8_char(d, i)
-        r = rep_of[cp]
-        size += width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
-        i += width
-    char_of = np.empty(size, dtype=np.int64)
+def fold_char_at(d, s, e, rep_of, rep_ptr, offsets):  # type: ignore[no-untyped-def]
+    """For byte offsets ``offsets`` (any order) into the folded form of the text ``d[s:e]``
+    (no `JOIN` character), the index of the original character each comes from. One walk
+    over the text, with no map of every byte: the texts with spans are often long, and a
+    whole map (8 bytes a byte, and a copy for the span ends) took a third of `Matcher.finish`.
+    """
+    order = np.argsort(offsets)
+    at = np.empty(len(offsets), dtype=np.int64)
+    q = 0
     o = 0
     c = 0
     i = s
-    while i < e:
+    while i < e and q < len(order):
         if d[i] < 0x80:
             width = 1
             size = 1
@@ -285,9 +279,10 @@ def fold_char_map(d, s, e, rep_of, rep_ptr):  # type: ignore[no-untyped-def]
             cp, width = utf8_char(d, i)
             r = rep_of[cp]
             size = width if r < 0 else rep_ptr[r + 1] - rep_ptr[r]
-        for t in range(size):
-            char_of[o + t] = c
         o += size
+        while q < len(order) and offsets[order[q]] < o:
+            at[order[q]] = c
+            q += 1
         c += 1
         i += width
-    return char_of
+    return at

@@ -116,7 +116,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
     tokens = np.zeros(len(starts), dtype=np.int64)
     has_short = prefix_keys.any()
     for k in range(len(starts)):
-        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te, state)
+        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te, state, False)
         tokens[k] = nt
         raw = np.uint64(0)
         raw_k = np.uint64(0)
@@ -318,16 +318,12 @@ class Matcher:
             return folded[folded_starts[k] : folded_ends[k]].tobytes()
 
         aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
-        # Offsets: only documents with an aligned span need a char map.
-        char_maps: dict[int, tuple[I64, I64]] = {}
+        # Offsets: only documents with an aligned span need their characters mapped.
+        char_maps: dict[int, tuple[I64, I64]] = {}  # of documents normalized in Python
         again = False
         for doc in np.unique(aligned.chains[:, C_DOC]).tolist():
-            if batch.chars[doc] == ends[doc] - starts[doc]:
-                continue  # ASCII, one byte a character: byte offsets are char offsets
             if doc not in normalized:
-                char_of_byte = self.fold.char_map(data, starts[doc], ends[doc])
-                char_maps[doc] = (char_of_byte, char_of_byte + 1)
-                continue
+                continue  # folded: mapped below
             text = batch.texts[doc]
             pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
             piecewise = pieces.encode("utf-8", "surrogatepass")
@@ -343,12 +339,18 @@ class Matcher:
             hit_docs = np.unique(hits[:, H_DOC])
             aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
         chains = aligned.chains
-        for r in range(len(chains)):
-            doc = int(chains[r, C_DOC])
+        for doc in np.unique(chains[:, C_DOC]).tolist():
+            if batch.chars[doc] == ends[doc] - starts[doc]:
+                continue  # ASCII, one byte a character: byte offsets are char offsets
+            rows = np.flatnonzero(chains[:, C_DOC] == doc)
+            first, last = chains[rows, C_B0], chains[rows, C_B1] - 1  # bytes
             if doc in char_maps:
                 char_start, char_end = char_maps[doc]
-                chains[r, C_B0] = char_start[chains[r, C_B0]]
-                chains[r, C_B1] = char_end[chains[r, C_B1] - 1]
+                chains[rows, C_B0], chains[rows, C_B1] = char_start[first], char_end[last]
+                continue
+            # folded: the character of each byte; a span ends one past its last's
+            at = self.fold.char_at(data, starts[doc], ends[doc], np.concatenate([first, last]))
+            chains[rows, C_B0], chains[rows, C_B1] = at[: len(rows)], at[len(rows) :] + 1
         tokens = int(doc_tokens.sum())
         return BatchMatches(
             hits,

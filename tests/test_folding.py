@@ -82,13 +82,17 @@ def test_segments_hold_each_joiner_run_with_the_character_before() -> None:
     assert got[1] == text.encode()  # joiners copied as they are
 
 
-def test_char_map_names_the_character_of_every_output_byte() -> None:
+def test_char_at_names_the_character_of_output_bytes() -> None:
     text = "Ａﬁ天 x½"
     data, starts, ends = encode_batch(["zz", text])
-    char_of = TABLE.char_map(data, int(starts[1]), int(ends[1]))
+    assert len(expected(text)) == 13
+    every = np.arange(13)
     # a, f i, 天 (3 bytes), space, x, 1 ⁄ (3 bytes) 2
-    assert char_of.tolist() == [0, 1, 1, 2, 2, 2, 3, 4, 5, 5, 5, 5, 5]
-    assert len(char_of) == len(expected(text))
+    want = [0, 1, 1, 2, 2, 2, 3, 4, 5, 5, 5, 5, 5]
+    assert TABLE.char_at(data, int(starts[1]), int(ends[1]), every).tolist() == want
+    # in any order, repeated, one past the last character's first byte
+    some = np.array([12, 1, 7, 1, 0, 3])
+    assert TABLE.char_at(data, int(starts[1]), int(ends[1]), some).tolist() == [5, 1, 4, 1, 0, 2]
 
 
 def test_long_expansions_and_many_segments_get_room() -> None:
