@@ -156,6 +156,11 @@ def fold_batch(d, starts, ends, ascii_map, rep_of, rep_ptr, rep_bytes, out, at, 
     is: each run of them, with the character before it, is a row (text, input start, input
     end, output start, output end) of ``segments``, whose folding is exact only if the
     segment normalizes to itself as a whole (`Matcher` checks those few in Python).
+
+    Tried and dropped: an inner loop over each run of ASCII (find its end, then map it) was
+    1.4x slower than this loop; folding inside the n-gram tokenizer, without writing the
+    folded bytes, made that kernel slower than the two passes (0.62-0.71 against 0.59 s per
+    100 MB).
     """
     room = stop
     out_starts = np.empty(len(starts), dtype=np.int64)

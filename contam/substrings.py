@@ -465,6 +465,9 @@ def find_kernel(  # type: ignore[no-untyped-def]
     compared in full (which also rules out hash collisions). Lookups kept out of the rolling
     loop keep that loop small: ~330 rather than ~290 MB/s, which rolling in chunks with a
     bounded list of passes also fell back to. A pattern is reported once per document.
+    Per 100 MB of English, decoding takes 0.12 s, the roll and the filter about 0.08 s
+    each; a cyclic (buzhash) roll, with a shorter dependency chain, was slower (0.34 against
+    0.28 s in all).
     """
     longest = 1
     for k in range(len(starts)):
