@@ -150,7 +150,9 @@ class ScanConfig:
         workers: processes scanning shards in parallel.
         threads: threads each worker (or Ray task) scans with: 2 keeps two cores busy (the
             reader a batch ahead, the kernels on parts of each batch); 1 reads, matches and
-            finishes each batch in turn on one core.
+            finishes each batch in turn on one core. None (the default): 2 for one worker, 1
+            for more (`worker_threads`), as workers then keep the cores busy themselves, in
+            less memory per worker and without the peak RSS creeping up.
         resume: continue the scan already in ``out``; finished shards are skipped.
         skip_bad: count bad records and shards in the report instead of stopping.
         quiet: no progress bars or summary.
@@ -161,8 +163,8 @@ class ScanConfig:
         engine: where shards are scanned: ``local`` (``workers`` processes) or ``ray`` (one
             Ray task per shard; needs the ``ray`` extra).
         address: the Ray cluster to join (``auto``, ``ray://host:port``); None starts Ray on
-            this machine with ``workers * threads`` CPUs (``workers`` tasks at once, each
-            reserving ``threads``). Only with ``engine="ray"``.
+            this machine with ``workers * worker_threads`` CPUs (``workers`` tasks at once,
+            each reserving ``worker_threads``). Only with ``engine="ray"``.
     """
 
     norm: NormConfig = field(default_factory=NormConfig)
@@ -172,7 +174,7 @@ class ScanConfig:
     id_field: str = "id"
     batch_chars: int = 8 << 20
     workers: int = 1
-    threads: int = 2
+    threads: int | None = None
     resume: bool = False
     skip_bad: bool = False
     quiet: bool = False
@@ -188,7 +190,7 @@ class ScanConfig:
             raise ConfigError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.workers < 1:
             raise ConfigError(f"workers must be >= 1, got {self.workers}")
-        if not 1 <= self.threads <= 64:
+        if self.threads is not None and not 1 <= self.threads <= 64:
             raise ConfigError(f"threads must be between 1 and 64, got {self.threads}")
         if self.batch_chars < 1024:
             raise ConfigError(f"batch_chars must be >= 1024, got {self.batch_chars}")
@@ -204,6 +206,14 @@ class ScanConfig:
             raise ConfigError(f"unknown engine {self.engine!r}; choose one of {', '.join(ENGINES)}")
         if self.address is not None and self.engine != "ray":
             raise ConfigError("--address names a Ray cluster: add --engine ray")
+
+    @property
+    def worker_threads(self) -> int:
+        """The threads each worker or Ray task scans with: ``threads``, or by default 2 for
+        one worker and 1 for more."""
+        if self.threads is not None:
+            return self.threads
+        return 2 if self.workers == 1 else 1
 
     def to_json(self) -> dict[str, Any]:
         """The settings that decide the report's numbers, for ``run.json``."""

@@ -118,9 +118,9 @@ def runtime(config: ScanConfig) -> Iterator[None]:
     runtime started here shut down at its end: with ``workers * threads`` CPUs, so that
     ``workers`` tasks run at once. The scan loads its indexes in another thread meanwhile:
     a local runtime takes seconds to start."""
-    started = connect(config.address, config.workers * config.threads)
+    started = connect(config.address, config.workers * config.worker_threads)
     try:
-        _check_room(config.threads)
+        _check_room(config.worker_threads)
         yield
     finally:
         if started:
@@ -159,11 +159,11 @@ def run_shards_ray(
     if not todo:
         return
     ray = import_ray()
-    task = ray.remote(num_cpus=config.threads)(_scan_task)  # the CPUs a task keeps busy
+    task = ray.remote(num_cpus=config.worker_threads)(_scan_task)  # the CPUs a task keeps busy
     # A bare ObjectRef argument is fetched and deserialized anew for every task; in a list
     # it reaches the task as it is, and `_worker_matcher` fetches it once a process.
     shared = [ray.put(matcher)]
-    slots = int(ray.cluster_resources().get("CPU", 1)) // config.threads  # tasks at once
+    slots = int(ray.cluster_resources().get("CPU", 1)) // config.worker_threads  # tasks at once
     limit = IN_FLIGHT_PER_SLOT * max(1, slots)
     queue: Iterator[Path] = iter(todo)
     running: dict[Any, Path] = {}

@@ -298,7 +298,7 @@ def scan_shard(
     status, reason = "done", None
     sent = 0  # raw bytes reported
     try:
-        for found in matcher.matches(reader.batches(), config.threads):
+        for found in matcher.matches(reader.batches(), config.worker_threads):
             # progress from this thread only (the reader may run in its own, a batch ahead)
             sent += _report_read(reader, sent, found.docs, report)
             totals["docs"] += found.docs

@@ -236,3 +236,9 @@ def test_resume_refuses_other_settings(
     )
     with pytest.raises(Exception, match="other settings"):
         run(tmp_path, tiny_bench, other)
+
+
+def test_threads_default_to_two_for_one_worker_and_one_for_more() -> None:
+    assert ScanConfig().worker_threads == 2
+    assert ScanConfig(workers=2).worker_threads == 1
+    assert ScanConfig(workers=2, threads=3).worker_threads == 3

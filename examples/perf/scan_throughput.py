@@ -174,7 +174,7 @@ def run_scan(
         "from pathlib import Path\n"
         f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
         f" index_dir=Path({str(index_dir)!r}), workers={workers}, max_gap={max_gap},"
-        f" engine={engine!r}, address={address!r}, threads={threads or ScanConfig().threads},"
+        f" engine={engine!r}, address={address!r}, threads={threads!r},"
         " quiet=True)\n"
         "def cpu():\n"
         "    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)\n"
@@ -281,8 +281,9 @@ def main() -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=ScanConfig().threads,
-        help="threads per worker or Ray task (each Ray task reserves that many CPUs); 1 shows "
+        default=None,
+        help="threads per worker or Ray task (each Ray task reserves that many CPUs; default: "
+        "the scan's, 2 with one worker and 1 with more); 1 shows "
         "how the scan scales with worker processes",
     )
     parser.add_argument("--growth", action="store_true", help="also print the index growth table")
@@ -339,7 +340,11 @@ def main() -> None:
                         out = work / f"out-{size_text.strip()}-{name}-{engine}-{mode}-{workers}"
                         scan = (corpus, out, workers, index_dir, bench_set(name), MAX_GAP[mode])
                         if engine == "ray-up":
-                            with ray_runtime(workers * args.threads) as address:
+                            cpus = (
+                                workers
+                                * ScanConfig(workers=workers, threads=args.threads).worker_threads
+                            )
+                            with ray_runtime(cpus) as address:
                                 r = run_scan(*scan, "ray", address, args.threads)
                         else:
                             r = run_scan(*scan, engine, None, args.threads)
