@@ -116,7 +116,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
     tokens = np.zeros(len(starts), dtype=np.int64)
     has_short = prefix_keys.any()
     for k in range(len(starts)):
-        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te, state, False)
+        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te, state, spans=False)
         tokens[k] = nt
         raw = np.uint64(0)
         raw_k = np.uint64(0)

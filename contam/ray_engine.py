@@ -115,7 +115,7 @@ def connect(address: str | None, cpus: int) -> bool:
 @contextmanager
 def runtime(config: ScanConfig) -> Iterator[None]:
     """Ray joined (``config.address``) or started on this machine for the block, and a
-    runtime started here shut down at its end: with ``workers * threads`` CPUs, so that
+    runtime started here shut down at its end: with ``workers * worker_threads`` CPUs, so that
     ``workers`` tasks run at once. The scan loads its indexes in another thread meanwhile:
     a local runtime takes seconds to start."""
     started = connect(config.address, config.workers * config.worker_threads)

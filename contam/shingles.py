@@ -202,7 +202,7 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     Each text is cut straight into the output arrays, grown first to hold one token per byte
     of it past the tokens so far: sized by tokens, not by bytes (32 bytes for every byte of
     a batch's documents with hits). The arrays are views of those: copy what is kept."""
-    state = np.empty(_longest(starts, ends), dtype=np.uint64)  # long tokens' lane states
+    state = np.empty(longest_text(starts, ends), dtype=np.uint64)  # long tokens' lane states
     room = 64
     for k in range(len(starts)):
         room += (ends[k] - starts[k]) // 4  # ~5 bytes a token in English; grown if short
@@ -249,7 +249,7 @@ def grow_rows(buf, count, need):  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always")
-def _longest(starts, ends):  # type: ignore[no-untyped-def]
+def longest_text(starts, ends):  # type: ignore[no-untyped-def]
     """Bytes of the longest text ``[starts[k], ends[k])``, at least 1."""
     longest = 1
     for k in range(len(starts)):
@@ -261,7 +261,7 @@ def _longest(starts, ends):  # type: ignore[no-untyped-def]
 def token_buffers(starts, ends):  # type: ignore[no-untyped-def]
     """`tokenize`'s hash, byte-span and state buffers, large enough for the longest document
     ``[starts[k], ends[k])`` (a token has at least one byte)."""
-    longest = _longest(starts, ends)
+    longest = longest_text(starts, ends)
     th = np.empty(longest, dtype=np.uint64)
     ts = np.empty(longest, dtype=np.int64)
     te = np.empty(longest, dtype=np.int64)

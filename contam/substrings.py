@@ -57,6 +57,7 @@ from contam.shingles import (
     bits_log,
     bits_maybe,
     grow_rows,
+    longest_text,
     prefix_key,
     table_build,
     table_get,
@@ -469,9 +470,7 @@ def find_kernel(  # type: ignore[no-untyped-def]
     each; a cyclic (buzhash) roll, with a shorter dependency chain, was slower (0.34 against
     0.28 s in all).
     """
-    longest = 1
-    for k in range(len(starts)):
-        longest = max(longest, ends[k] - starts[k])
+    longest = longest_text(starts, ends)
     # stream[:w] stays zero: the roll starts on w zeros, so no first window is special
     stream = np.zeros(w + longest + 1, dtype=np.int32)
     pass_raw = np.empty(longest + 1, dtype=np.uint64)
