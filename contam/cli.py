@@ -91,9 +91,9 @@ def _scan_options(func: F) -> F:
         click.option("--workers", type=int, default=default.workers, show_default=True,
                      help="Processes working on shards in parallel."),
         click.option("--threads", type=int, default=None,
-                     help="Threads per worker: 2 keeps two cores busy; 1 uses one core (one "
-                     "worker per core on a large machine).  [default: 2 with one worker, 1 "
-                     "with more]"),
+                     help="Threads per worker, each scanning a shard of its own (or "
+                     "sharing the batches of fewer shards than threads).  [default: 2 with "
+                     "one worker, 1 with more]"),
         click.option("--resume", is_flag=True, help="Continue a killed run in --out."),
         click.option("--skip-bad", is_flag=True,
                      help="Count bad records and shards in the report instead of stopping."),

@@ -148,11 +148,12 @@ class ScanConfig:
         id_field: corpus record field used as document id; absent -> ``<shard>:<line>``.
         batch_chars: characters of text handed to the matching kernel at once; bounds memory.
         workers: processes scanning shards in parallel.
-        threads: threads each worker (or Ray task) scans with: 2 keeps two cores busy (the
-            reader a batch ahead, the kernels on parts of each batch); 1 reads, matches and
-            finishes each batch in turn on one core. None (the default): 2 for one worker, 1
-            for more (`worker_threads`), as workers then keep the cores busy themselves, in
-            less memory per worker and without the peak RSS creeping up.
+        threads: threads each worker (or Ray task) scans with. A worker's threads each scan
+            a shard of their own while there are enough shards, and split the batches of
+            the shards there are when there are fewer (`scan.shard_threads`); a Ray task
+            scans one shard, so its threads split its batches. None (the default): 2 for
+            one worker, 1 for more (`worker_threads`), as workers then keep the cores busy
+            themselves.
         resume: continue the scan already in ``out``; finished shards are skipped.
         skip_bad: count bad records and shards in the report instead of stopping.
         quiet: no progress bars or summary.

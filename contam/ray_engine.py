@@ -223,7 +223,8 @@ def _scan_task(shared: list[Any], path: str, config: ScanConfig, version: str) -
             "driver's path (a shared filesystem, or the same copy on each node)"
         )
     # progress inside a task is not reported: the driver reports whole shards
-    return scan_shard(Path(path), _worker_matcher(shared[0]), config, no_progress)
+    matcher = _worker_matcher(shared[0])
+    return scan_shard(Path(path), matcher, config, no_progress, config.worker_threads)
 
 
 def _worker_matcher(ref: Any) -> Matcher:

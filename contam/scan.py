@@ -259,11 +259,23 @@ def _run_shards(
         run_shards_ray(todo, matcher, config, out, progress)
         return
 
+    at_once, threads = shard_threads(config, len(todo))
+
     def scan_and_commit(path: Path, report: Report) -> None:
-        scan_shard(path, matcher, config, report).write(commit_folder(out, path))
+        scan_shard(path, matcher, config, report, threads).write(commit_folder(out, path))
 
     reuse_freed_buffers()  # the forked workers inherit it
-    run_forked(scan_and_commit, todo, config.workers, progress)
+    run_forked(scan_and_commit, todo, config.workers, progress, at_once)
+
+
+def shard_threads(config: ScanConfig, shards: int) -> tuple[int, int]:
+    """How each worker spends its `worker_threads` on ``shards`` shards: (shards it scans at
+    once, threads per shard). A thread per shard while there are enough shards, as threads
+    that share nothing but the index never wait for each other; with fewer shards than
+    threads, each shard's batches are split over the threads left (`Matcher.matches`)."""
+    per_worker = -(-shards // config.workers)
+    at_once = max(1, min(config.worker_threads, per_worker))
+    return at_once, config.worker_threads // at_once
 
 
 def scan_shard(
@@ -271,8 +283,10 @@ def scan_shard(
     matcher: Matcher,
     config: ScanConfig,
     report: Callable[[int, int], None],
+    threads: int = 1,
 ) -> ShardCommit:
-    """Scan one shard into what its commit holds (`ShardCommit.write` puts it in place).
+    """Scan one shard on ``threads`` threads into what its commit holds (`ShardCommit.write`
+    puts it in place).
 
     With ``skip_bad`` a broken shard yields a commit marked skipped (so a resume does not
     retry it) instead of stopping the scan. ``report`` gets (raw bytes, documents) after each
@@ -298,7 +312,7 @@ def scan_shard(
     status, reason = "done", None
     sent = 0  # raw bytes reported
     try:
-        for found in matcher.matches(reader.batches(), config.worker_threads):
+        for found in matcher.matches(reader.batches(), threads):
             # progress from this thread only (the reader may run in its own, a batch ahead)
             sent += _report_read(reader, sent, found.docs, report)
             totals["docs"] += found.docs

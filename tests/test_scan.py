@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -191,6 +192,34 @@ def test_threads_give_the_same_report(
 ) -> None:
     config = ScanConfig(ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, threads=threads)
     assert run(tmp_path, tiny_bench, config, out=f"out-t{threads}") == report
+
+
+def test_one_shard_on_two_threads_gives_the_same_report(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig
+) -> None:
+    """Fewer shards than threads: the one shard's batches are split over both threads."""
+    tiny_corpus(tmp_path / "corpus")
+    (tmp_path / "corpus" / "sub" / "b.jsonl").unlink()
+    assert scan_module.shard_threads(tiny_config, 1) == (1, 2)
+    one = replace(tiny_config, threads=1)
+    assert run(tmp_path, tiny_bench, tiny_config, "t2") == run(tmp_path, tiny_bench, one, "t1")
+
+
+@pytest.mark.parametrize(
+    ("workers", "threads", "shards", "expected"),
+    [
+        (1, None, 1, (1, 2)),  # one shard: its batches split over the two threads
+        (1, None, 5, (2, 1)),  # a thread per shard
+        (2, None, 1, (1, 1)),
+        (2, 4, 3, (2, 2)),  # two shards a worker at most: two threads each
+        (1, 3, 2, (2, 1)),
+    ],
+)
+def test_shard_threads(
+    workers: int, threads: int | None, shards: int, expected: tuple[int, int]
+) -> None:
+    config = ScanConfig(workers=workers, threads=threads)
+    assert scan_module.shard_threads(config, shards) == expected
 
 
 def test_killed_scan_resumes_without_loss_or_double_count(
