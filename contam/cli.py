@@ -99,7 +99,8 @@ def _scan_options(func: F) -> F:
                      help="Count bad records and shards in the report instead of stopping."),
         click.option("--batch-mb", type=int, default=default.batch_chars >> 20,
                      show_default=True,
-                     help="Text handed to the matcher at once, in MB."),
+                     help="Text handed to the matcher at once, in MB (of JSON for JSONL records "
+                     "with one text field)."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary."),
     ]  # fmt: skip
     return apply(options, func)

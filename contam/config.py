@@ -146,7 +146,8 @@ class ScanConfig:
             covered by n-grams found in the corpus (a short item: when it is found whole).
         text_fields: corpus record fields joined (with a newline) into the document text.
         id_field: corpus record field used as document id; absent -> ``<shard>:<line>``.
-        batch_chars: characters of text handed to the matching kernel at once; bounds memory.
+        batch_chars: characters of text handed to the matching kernel at once (for JSONL with
+            one text field: bytes of JSON, at least as many); bounds memory.
         workers: processes scanning shards in parallel.
         threads: threads each worker (or Ray task) scans with. A worker's threads each scan
             a shard of their own while there are enough shards, and split the batches of

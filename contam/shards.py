@@ -133,7 +133,10 @@ class ShardReader:
     def batches(self) -> Iterator[DocBatch]:
         """Yield batches; raise `ShardError` for an unreadable shard, `RecordError` for a record.
 
-        A batch ends at the first document that brings it to ``batch_chars`` characters.
+        A batch ends at the first document that brings it to ``batch_chars`` characters; in
+        JSONL with one top-level text field, at the line that brings its JSON to
+        ``batch_chars`` bytes (at least as many as its characters), so that it is decoded
+        whole by `extract_lines` into a buffer of its own, never cut or joined.
         """
         fmt = shard_format(self.path)
         held: list[DocBatch] = []  # pieces of the next batch
@@ -143,8 +146,11 @@ class ShardReader:
                 pieces = self._parquet_pieces()
             elif fmt == ".txt":
                 pieces = self._txt_pieces()
+            elif self._plain is not None:
+                yield from self._extracted_batches(fmt or "")
+                pieces = iter(())
             else:
-                pieces = self._jsonl_pieces(fmt or "")
+                pieces = self._parsed_pieces(fmt or "")
             for piece in pieces:
                 first = 0
                 reach = np.cumsum(piece.chars)  # chars up to and with each document
@@ -192,35 +198,61 @@ class ShardReader:
         self.stats.records += 1
         return line, doc_id, text
 
-    def _jsonl_pieces(self, fmt: str) -> Iterator[DocBatch]:
-        # A piece per decompressed chunk. With one plain text field, `extract_lines` decodes
-        # the records in numba and only the lines it leaves go through orjson; with nested
-        # or several fields, every line does.
+    def _extracted_batches(self, fmt: str) -> Iterator[DocBatch]:
+        """Batches of lines of about ``batch_chars`` bytes, each decoded by `extract_lines`
+        (orjson reads the lines it leaves)."""
+        line = 0  # lines before this block
+        for data, end in self._blocks(fmt, self.batch_chars):
+            batch, lines = self._extracted(data, end, line)
+            line += lines
+            if len(batch):
+                yield batch
+
+    def _parsed_pieces(self, fmt: str) -> Iterator[DocBatch]:
+        """Pieces of lines of about `READ_CHUNK` bytes, every line read by orjson: for a text
+        nested or joined from several fields."""
+        line = 0
+        for data, end in self._blocks(fmt, READ_CHUNK):
+            piece, lines = self._parsed(bytes(data[:end]), end, line)
+            line += lines
+            if len(piece):
+                yield piece
+
+    def _blocks(self, fmt: str, size: int) -> Iterator[tuple[memoryview, int]]:
+        """The decompressed shard as (data, end): whole lines ``data[:end]``, each block
+        ending at the line that brings it to ``size`` bytes, or at the end of the shard."""
         with open(self.path, "rb") as file:
             raw = _Hashing(file)
             stream = decompressed(raw, fmt)  # type: ignore[arg-type]
-            line = 0  # lines before this chunk
-            rest = b""
+            chunks: list[bytes] = []
+            held = 0
             while True:
                 chunk = stream.read(READ_CHUNK)
                 self._progress(raw.tell())
-                data = rest + chunk
-                end = data.rfind(b"\n") + 1 if chunk else len(data)
-                rest = data[end:]
-                if end:
-                    if self._plain is not None:
-                        piece, lines = self._extracted(data, end, line)
-                    else:
-                        piece, lines = self._parsed(data, end, line)
-                    line += lines
-                    yield piece
+                if chunk:
+                    chunks.append(chunk)
+                    held += len(chunk)
+                    # a line still open past `size`: joining again only when it may end
+                    if held < size or b"\n" not in chunk:
+                        continue
+                joined = b"".join(chunks)  # one chunk: itself, not a copy
+                data, start = memoryview(joined), 0
+                while len(data) - start >= size:
+                    cut = joined.find(b"\n", start + size - 1) + 1
+                    if not cut:
+                        break
+                    yield data[start:cut], cut - start
+                    start = cut
                 if not chunk:
+                    if start < len(data):  # the last line, without its newline
+                        yield data[start:], len(data) - start
                     break
+                chunks, held = [joined[start:]], len(data) - start
             self.stats.sha256 = raw.hexdigest_to_end()  # gzip padding past the data counts
 
-    def _extracted(self, data: bytes, end: int, line: int) -> tuple[DocBatch, int]:
+    def _extracted(self, data: memoryview, end: int, line: int) -> tuple[DocBatch, int]:
         """The documents of the lines in ``data[:end]`` (the first is line ``line + 1``) as
-        `extract_lines` decodes them; orjson reads the lines it leaves. Returns the piece and
+        `extract_lines` decodes them; orjson reads the lines it leaves. Returns the batch and
         the number of lines."""
         buf = np.frombuffer(data, dtype=np.uint8)[:end].copy()  # decoded in place
         rows = extract_lines(buf, end, self._text_key, self._id_key)
@@ -230,16 +262,16 @@ class ShardReader:
         numbers = line_numbers.tolist()
         doc_ids = _split_ids(joined_ids(buf, rows[docs, 6], rows[docs, 7], line_numbers))
         self.stats.records += len(docs)
-        piece = DocBatch(
+        batch = DocBatch(
             str(self.path), doc_ids, numbers, buf, rows[docs, 3], rows[docs, 4], rows[docs, 5]
         )
         left = np.flatnonzero(kinds == LINE_PYTHON)
         if len(left):
             others = self._parsed_lines(
-                [data[a:b] for a, b in rows[left, 1:3].tolist()], (left + line + 1).tolist()
+                [bytes(data[a:b]) for a, b in rows[left, 1:3].tolist()], (left + line + 1).tolist()
             )
-            piece = _merged(piece, others)
-        return piece, len(rows)
+            batch = _merged(batch, others)
+        return batch, len(rows)
 
     def _parsed(self, data: bytes, end: int, line: int) -> tuple[DocBatch, int]:
         """The documents of the lines in ``data[:end]``, each read by orjson."""

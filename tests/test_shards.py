@@ -12,7 +12,7 @@ import pytest
 import zstandard
 
 from contam.errors import RecordError, ShardError
-from contam.shards import ShardReader, find_shards
+from contam.shards import READ_CHUNK, ShardReader, find_shards
 
 DOCS = [
     {"id": "a", "text": "first doc"},
@@ -160,19 +160,45 @@ def test_blank_lines_are_counted_but_not_documents(tmp_path: Path) -> None:
     assert read_all(ShardReader(path)) == [("1", 1, "x"), ("3", 3, "y")]
 
 
-@pytest.mark.parametrize(("batch_chars", "sizes"), [(1, [1, 1, 1]), (16, [2, 1]), (1000, [3])])
+@pytest.mark.parametrize(
+    ("suffix", "batch_chars", "sizes"),
+    [
+        # Parquet: characters of text (8 + 8 reaches 16)
+        (".parquet", 1, [1, 1, 1]),
+        (".parquet", 16, [2, 1]),
+        (".parquet", 1000, [3]),
+        # JSONL with one text field: bytes of JSON (the lines are 30, 30 and 23 bytes)
+        (".jsonl", 1, [1, 1, 1]),
+        (".jsonl", 31, [2, 1]),
+        (".jsonl.zst", 60, [2, 1]),
+        (".jsonl", 61, [3]),
+        (".jsonl.gz", 1000, [3]),
+    ],
+)
 def test_batches_split_docs_without_losing_any(
-    tmp_path: Path, batch_chars: int, sizes: list[int]
+    tmp_path: Path, suffix: str, batch_chars: int, sizes: list[int]
 ) -> None:
-    path = tmp_path / "docs.jsonl"
-    WRITERS[".jsonl"](
+    path = tmp_path / f"docs{suffix}"
+    WRITERS[suffix](
         path, [{"id": i, "text": t} for i, t in enumerate(["12345678", "abcdefgh", "z"])]
     )
+    assert len(jsonl_bytes([{"id": 0, "text": "12345678"}])) == 30
     batches = list(ShardReader(path, batch_chars=batch_chars).batches())
     assert [len(b.texts) for b in batches] == sizes
     assert [t for b in batches for t in b.texts] == ["12345678", "abcdefgh", "z"]
     assert [line for b in batches for line in b.lines] == [1, 2, 3]
     assert {b.shard for b in batches} == {str(path)}
+
+
+def test_long_lines_across_many_reads_stay_whole(tmp_path: Path) -> None:
+    """A line longer than a read (`READ_CHUNK`) and than a batch: one document, and the line
+    after it starts the next batch."""
+    long = "x" * (3 * READ_CHUNK + 5)
+    path = tmp_path / "docs.jsonl.zst"
+    WRITERS[".jsonl.zst"](path, [{"text": "a"}, {"text": long}, {"text": "b"}, {"text": "c"}])
+    batches = list(ShardReader(path, batch_chars=READ_CHUNK).batches())
+    assert [b.lines for b in batches] == [[1, 2], [3, 4]]
+    assert [len(t) for b in batches for t in b.texts] == [1, len(long), 1, 1]
 
 
 # bad input
