@@ -30,7 +30,7 @@ I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 
 #: Bump when `Lookup.merge`'s output changes, so merged lookups cached on disk are rebuilt.
-LOOKUP_FORMAT = 3
+LOOKUP_FORMAT = 4
 #: Merged lookups kept under ``<index dir>/_merged`` (the least recently used go first).
 KEEP_MERGED = 4
 

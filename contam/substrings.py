@@ -29,10 +29,12 @@ folded strings; Greek strings are matched without their iotas, and `confirm` res
 exactness.
 
 The kernel (`find_kernel`): the folded strings are patterns of 16 to 50 code points. It rolls
-a polynomial hash over the last ``window`` (`MIN_CHARS`, 16) code points of the stream; a
-pattern can only start where the window equals its first ``window`` code points, so a
-two-bit filter and then a table keyed by that window name the candidate patterns, each
-compared in full against the stream. Every occurrence is tried, none is sampled: exact.
+a polynomial hash over the last ``window`` (15: `MIN_CHARS` less one) code points of the
+stream, two code points a step, and looks at the windows that end at odd positions. Every
+pattern is indexed by its first two windows (at offsets 0 and 1), which end one position
+apart, so each occurrence of a pattern has one of them looked at: a two-bit filter and then
+a table keyed by that window name the candidate patterns, each compared in full against the
+stream. Every occurrence is tried, none is sampled: exact.
 """
 
 from __future__ import annotations
@@ -218,12 +220,13 @@ class SubstringTable:
     A string id is its index in the list given to `build`; ``strings`` holds them stripped.
     Strings with the same folded form share one pattern: ``codes[code_ptr[p]:code_ptr[p+1]]``
     are the folded code points of pattern ``p`` and ``ids[id_ptr[p]:id_ptr[p+1]]`` its
-    string ids. A pattern at least ``window`` long is found through ``raw``, the polynomial
-    of its first ``window`` code points: it passes the two-bit filter ``bits``, ``shift``
-    (`shingles.bits_build`), and ``keys/vals`` map ``prefix_key(raw)`` to a group, whose
-    patterns are ``group_pats[group_ptr[g]:group_ptr[g+1]]`` (distinct windows may share a key, as
+    string ids. A pattern longer than ``window`` is found through ``raw``, the polynomial
+    of ``window`` of its code points at offset 0 or 1: it passes the two-bit filter
+    ``bits``, ``shift`` (`shingles.bits_build`), and ``keys/vals`` map ``prefix_key(raw)`` to
+    a group, whose patterns are ``group_pats[group_ptr[g]:group_ptr[g+1]]``, with the offset
+    of the window in each in ``group_offs`` (distinct windows may share a key, as
     `prefix_key` merges rolls differing in the lowest bit: the full compare sorts them out).
-    ``short_pats`` are the rare patterns that folding made shorter than ``window`` (strings
+    ``short_pats`` are the rare patterns that folding made no longer than ``window`` (strings
     of Greek capitals rich in iotas); the kernel searches for them directly.
     """
 
@@ -236,6 +239,7 @@ class SubstringTable:
     keys: U64
     vals: I32
     group_pats: I64
+    group_offs: I64
     group_ptr: I64
     bits: U64
     shift: int
@@ -245,8 +249,8 @@ class SubstringTable:
     def build(cls, strings: list[str], min_chars: int = MIN_CHARS) -> SubstringTable:
         """Index the ``strings`` (stripped again here) of at least ``min_chars`` characters.
 
-        The rolling window is ``min_chars`` folded code points, which every indexed string
-        fills unless folding shortened it.
+        The rolling window is ``min_chars - 1`` folded code points (at least 1): every
+        indexed string holds two windows, at offsets 0 and 1, unless folding shortened it.
 
         Example:
             >>> table = SubstringTable.build(["Thequickbrownfoxjumps", "tooshort"])
@@ -270,8 +274,11 @@ class SubstringTable:
         codes = np.array([ord(c) for p in pattern_of for c in p], dtype=np.int32)
         id_ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(np.array([len(m) for m in members], dtype=np.int64), out=id_ptr[1:])
-        long_pats = np.flatnonzero(lengths >= min_chars)
-        raws = _first_rolls(codes, code_ptr, long_pats, min_chars)
+        window = max(1, min_chars - 1)
+        long_pats = np.flatnonzero(lengths > window)
+        pats = np.concatenate([long_pats, long_pats])
+        offs = np.repeat(np.arange(2, dtype=np.int64), len(long_pats))
+        raws = _window_rolls(codes, code_ptr, pats, offs, window)
         pat_keys = _prefix_keys(raws)
         order = np.argsort(pat_keys, kind="stable")
         unique, first = np.unique(pat_keys[order], return_index=True)
@@ -279,18 +286,19 @@ class SubstringTable:
         log_bits = bits_log(len(raws))
         return cls(
             strings=stripped,
-            window=min_chars,
+            window=window,
             codes=codes,
             code_ptr=code_ptr,
             ids=np.array([sid for m in members for sid in m], dtype=np.int64),
             id_ptr=id_ptr,
             keys=keys,
             vals=vals,
-            group_pats=long_pats[order],
+            group_pats=pats[order],
+            group_offs=offs[order],
             group_ptr=np.append(first, len(order)).astype(np.int64),
             bits=bits_build(raws, log_bits),
             shift=64 - log_bits,
-            short_pats=np.flatnonzero(lengths < min_chars),
+            short_pats=np.flatnonzero(lengths <= window),
         )
 
     def indexed(self) -> I64:
@@ -299,12 +307,14 @@ class SubstringTable:
 
 
 @njit(cache=True)
-def _first_rolls(codes, code_ptr, pats, w):  # type: ignore[no-untyped-def]
-    """The polynomial of the first ``w`` code points of each pattern, as the kernel rolls it."""
+def _window_rolls(codes, code_ptr, pats, offs, w):  # type: ignore[no-untyped-def]
+    """The polynomial of the ``w`` code points at offset ``offs[q]`` of each pattern
+    ``pats[q]``, as the kernel rolls it."""
     out = np.empty(len(pats), dtype=np.uint64)
     for q in range(len(pats)):
         raw = np.uint64(0)
-        for j in range(code_ptr[pats[q]], code_ptr[pats[q]] + w):
+        first = code_ptr[pats[q]] + offs[q]
+        for j in range(first, first + w):
             raw = raw * BASE + np.uint64(codes[j])
         out[q] = raw
     return out
@@ -339,7 +349,7 @@ def find_candidates(
         data, starts, ends, stream_chars(), _ASCII_CODES, fold_of, fold_ptr, fold_codes,
         table.window,
         base_power(table.window), table.bits, np.uint64(table.shift), table.keys, table.vals,
-        table.group_pats, table.group_ptr, table.codes, table.code_ptr, table.ids,
+        table.group_pats, table.group_offs, table.group_ptr, table.codes, table.code_ptr, table.ids,
         table.id_ptr, table.short_pats,
     )  # fmt: skip
     out: I64 = found[np.lexsort((found[:, 1], found[:, 0]))]
@@ -451,6 +461,7 @@ def find_kernel(  # type: ignore[no-untyped-def]
     keys,
     vals,
     group_pats,
+    group_offs,
     group_ptr,
     codes,
     code_ptr,
@@ -461,14 +472,17 @@ def find_kernel(  # type: ignore[no-untyped-def]
     """`find_candidates` without the GIL: int64[k, 2] rows (doc, string id), unsorted.
 
     Per document: decode the UTF-8 into its stream of kept, case folded code points; roll the
-    polynomial of the last ``w`` of them and note the (few) windows whose filter bit is set; look
-    those up in the table, whose group names the patterns starting with that window, each
-    compared in full (which also rules out hash collisions). Lookups kept out of the rolling
-    loop keep that loop small: ~330 rather than ~290 MB/s, which rolling in chunks with a
-    bounded list of passes also fell back to. A pattern is reported once per document.
-    Per 100 MB of English, decoding takes 0.12 s, the roll and the filter about 0.08 s
-    each; a cyclic (buzhash) roll, with a shorter dependency chain, was slower (0.34 against
-    0.28 s in all).
+    polynomial of the last ``w`` of them, two code points a step, and note the (few) windows
+    ending at odd positions whose filter bit is set; look those up in the table, whose group
+    names the patterns holding that window at offset 0 or 1, each compared in full (which
+    also rules out hash collisions). Lookups kept out of the rolling loop keep that loop
+    small: ~330 rather than ~290 MB/s, which rolling in chunks with a bounded list of passes
+    also fell back to. A pattern is reported once per document.
+
+    Two steps a turn halve the roll's chain of dependent multiplies, and looking at every
+    second window halves the filter's work. Per 100 MB of English, decoding took 0.12 s, and
+    the roll and the filter about 0.08 s each, before. A cyclic (buzhash) roll, with a
+    shorter dependency chain, was slower (0.34 against 0.28 s in all).
     """
     longest = longest_text(starts, ends)
     # stream[:w] stays zero: the roll starts on w zeros, so no first window is special
@@ -476,6 +490,7 @@ def find_kernel(  # type: ignore[no-untyped-def]
     pass_raw = np.empty(longest + 1, dtype=np.uint64)
     pass_first = np.empty(longest + 1, dtype=np.int64)
     last = np.full(len(id_ptr) - 1, -1, dtype=np.int64)  # last doc each pattern was found in
+    base_2 = BASE * BASE
     found = np.empty((64, 2), dtype=np.int64)
     count = 0
     for k in range(len(starts)):
@@ -484,8 +499,10 @@ def find_kernel(  # type: ignore[no-untyped-def]
         )
         raw = np.uint64(0)
         npass = 0
-        for j in range(w, w + n):
-            raw = raw * BASE + (np.uint64(stream[j]) - np.uint64(stream[j - w]) * base_w)
+        for j in range(w + 1, w + n, 2):  # the windows ending at odd positions
+            a = np.uint64(stream[j - 1]) - np.uint64(stream[j - 1 - w]) * base_w
+            b = np.uint64(stream[j]) - np.uint64(stream[j - w]) * base_w
+            raw = raw * base_2 + (a * BASE + b)
             if bits_maybe(bits, shift, raw):
                 pass_raw[npass] = raw
                 pass_first[npass] = j - 2 * w + 1  # where the window starts in the document
@@ -499,9 +516,12 @@ def find_kernel(  # type: ignore[no-untyped-def]
                 continue
             for q in range(group_ptr[g], group_ptr[g + 1]):
                 p = group_pats[q]
+                start = first - group_offs[q]  # where the pattern would start
                 lo = code_ptr[p]
                 size = code_ptr[p + 1] - lo
-                if last[p] != k and first + size <= n and _same(stream, w + first, codes, lo, size):
+                if start < 0 or last[p] == k or start + size > n:
+                    continue
+                if _same(stream, w + start, codes, lo, size):
                     last[p] = k
                     found, count = _emit(found, count, k, ids, id_ptr[p], id_ptr[p + 1])
         for p in short_pats:
