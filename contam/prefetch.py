@@ -2,7 +2,8 @@
 of its user (`read_ahead`), and one call run while the caller does something else
 (`in_background`).
 
-The scan's reader spends most of its time in zstd and the JSONL kernel, which release the
+When a worker's threads split the batches of one shard (fewer shards than threads), the
+scan's reader spends most of its time in zstd and the JSONL kernel, which release the
 GIL. Run in the thread that also finished each batch, reading left the kernel threads idle
 while it read; in a thread of its own it overlaps the finishing, and one scan process keeps
 both cores of a 2-core machine busy (1.6 -> about 1.9 cores). A Ray scan loads its indexes
