@@ -11,7 +11,7 @@ import glob
 import gzip
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -138,38 +138,42 @@ class ShardReader:
         ``batch_chars`` bytes (at least as many as its characters), so that it is decoded
         whole by `extract_lines` into a buffer of its own, never cut or joined.
         """
-        fmt = shard_format(self.path)
-        held: list[DocBatch] = []  # pieces of the next batch
-        held_chars = 0
+        fmt = shard_format(self.path) or ""
+        if fmt == ".parquet":
+            batches = self._cut(self._parquet_pieces())
+        elif fmt == ".txt":
+            batches = self._cut(self._txt_pieces())
+        elif self._plain is not None:  # whole blocks of lines are batches already
+            batches = self._jsonl_docs(fmt, self.batch_chars, self._extracted)
+        else:
+            batches = self._cut(self._jsonl_docs(fmt, READ_CHUNK, self._parsed))
         try:
-            if fmt == ".parquet":
-                pieces = self._parquet_pieces()
-            elif fmt == ".txt":
-                pieces = self._txt_pieces()
-            elif self._plain is not None:
-                yield from self._extracted_batches(fmt or "")
-                pieces = iter(())
-            else:
-                pieces = self._parsed_pieces(fmt or "")
-            for piece in pieces:
-                first = 0
-                reach = np.cumsum(piece.chars)  # chars up to and with each document
-                while first < len(piece):
-                    before = int(reach[first - 1]) if first else 0
-                    last = int(np.searchsorted(reach, before + self.batch_chars - held_chars))
-                    if last >= len(piece):  # the rest fits
-                        held.append(piece.take(first, len(piece)))
-                        held_chars += int(reach[-1]) - before
-                        break
-                    held.append(piece.take(first, last + 1))
-                    yield DocBatch.join(held)
-                    held, held_chars, first = [], 0, last + 1
+            yield from batches
         except (OSError, EOFError, zlib.error, zstandard.ZstdError, ValueError) as e:
             if isinstance(e, (RecordError, ShardError)):
                 raise
             raise ShardError(f"{self.path}: cannot read shard ({first_line(e)})") from e
         if self.stats.records == 0 and self.stats.skipped == 0:
             raise ShardError(f"{self.path}: empty shard (no documents)")
+
+    def _cut(self, pieces: Iterator[DocBatch]) -> Iterator[DocBatch]:
+        """``pieces`` cut and joined into batches, each ending at the first document that
+        brings it to ``batch_chars`` characters."""
+        held: list[DocBatch] = []  # pieces of the next batch
+        held_chars = 0
+        for piece in pieces:
+            first = 0
+            reach = np.cumsum(piece.chars)  # chars up to and with each document
+            while first < len(piece):
+                before = int(reach[first - 1]) if first else 0
+                last = int(np.searchsorted(reach, before + self.batch_chars - held_chars))
+                if last >= len(piece):  # the rest fits
+                    held.append(piece.take(first, len(piece)))
+                    held_chars += int(reach[-1]) - before
+                    break
+                held.append(piece.take(first, last + 1))
+                yield DocBatch.join(held)
+                held, held_chars, first = [], 0, last + 1
         if held:  # pieces are never empty
             yield DocBatch.join(held)
 
@@ -198,29 +202,24 @@ class ShardReader:
         self.stats.records += 1
         return line, doc_id, text
 
-    def _extracted_batches(self, fmt: str) -> Iterator[DocBatch]:
-        """Batches of lines of about ``batch_chars`` bytes, each decoded by `extract_lines`
-        (orjson reads the lines it leaves)."""
-        line = 0  # lines before this block
-        for data, end in self._blocks(fmt, self.batch_chars):
-            batch, lines = self._extracted(data, end, line)
-            line += lines
-            if len(batch):
-                yield batch
-
-    def _parsed_pieces(self, fmt: str) -> Iterator[DocBatch]:
-        """Pieces of lines of about `READ_CHUNK` bytes, every line read by orjson: for a text
-        nested or joined from several fields."""
+    def _jsonl_docs(
+        self,
+        fmt: str,
+        size: int,
+        read: Callable[[memoryview, int], tuple[DocBatch, int]],
+    ) -> Iterator[DocBatch]:
+        """The documents of each block of lines of about ``size`` bytes (`_blocks`), as
+        ``read(block, lines before it)`` gives them: `_extracted` or `_parsed`."""
         line = 0
-        for data, end in self._blocks(fmt, READ_CHUNK):
-            piece, lines = self._parsed(bytes(data[:end]), end, line)
+        for block in self._blocks(fmt, size):
+            docs, lines = read(block, line)
             line += lines
-            if len(piece):
-                yield piece
+            if len(docs):
+                yield docs
 
-    def _blocks(self, fmt: str, size: int) -> Iterator[tuple[memoryview, int]]:
-        """The decompressed shard as (data, end): whole lines ``data[:end]``, each block
-        ending at the line that brings it to ``size`` bytes, or at the end of the shard."""
+    def _blocks(self, fmt: str, size: int) -> Iterator[memoryview]:
+        """The decompressed shard in blocks of whole lines, each ending at the line that
+        brings it to ``size`` bytes, or at the end of the shard."""
         with open(self.path, "rb") as file:
             raw = _Hashing(file)
             stream = decompressed(raw, fmt)  # type: ignore[arg-type]
@@ -241,21 +240,21 @@ class ShardReader:
                     cut = joined.find(b"\n", start + size - 1) + 1
                     if not cut:
                         break
-                    yield data[start:cut], cut - start
+                    yield data[start:cut]
                     start = cut
                 if not chunk:
                     if start < len(data):  # the last line, without its newline
-                        yield data[start:], len(data) - start
+                        yield data[start:]
                     break
                 chunks, held = [joined[start:]], len(data) - start
             self.stats.sha256 = raw.hexdigest_to_end()  # gzip padding past the data counts
 
-    def _extracted(self, data: memoryview, end: int, line: int) -> tuple[DocBatch, int]:
-        """The documents of the lines in ``data[:end]`` (the first is line ``line + 1``) as
+    def _extracted(self, data: memoryview, line: int) -> tuple[DocBatch, int]:
+        """The documents of the lines in ``data`` (the first is line ``line + 1``) as
         `extract_lines` decodes them; orjson reads the lines it leaves. Returns the batch and
         the number of lines."""
-        buf = np.frombuffer(data, dtype=np.uint8)[:end].copy()  # decoded in place
-        rows = extract_lines(buf, end, self._text_key, self._id_key)
+        buf = np.frombuffer(data, dtype=np.uint8).copy()  # decoded in place
+        rows = extract_lines(buf, len(buf), self._text_key, self._id_key)
         kinds = rows[:, 0]
         docs = np.flatnonzero(kinds == LINE_DOC)
         line_numbers = docs + line + 1
@@ -273,10 +272,11 @@ class ShardReader:
             batch = _merged(batch, others)
         return batch, len(rows)
 
-    def _parsed(self, data: bytes, end: int, line: int) -> tuple[DocBatch, int]:
-        """The documents of the lines in ``data[:end]``, each read by orjson."""
-        lines = data[:end].split(b"\n")
-        if data[end - 1 : end] == b"\n":
+    def _parsed(self, data: memoryview, line: int) -> tuple[DocBatch, int]:
+        """The documents of the lines in ``data``, each read by orjson."""
+        text = bytes(data)
+        lines = text.split(b"\n")
+        if text.endswith(b"\n"):
             lines.pop()
         return self._parsed_lines(lines, list(range(line + 1, line + 1 + len(lines)))), len(lines)
 

@@ -22,6 +22,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -117,20 +118,17 @@ def _wait(futures: set[Future[None]], run: _Run, progress: Report | None) -> Non
             future.result()
 
 
+@dataclass(slots=True)
 class _Run:
-    """The tasks and the shared counters of one `run_forked`."""
+    """The tasks of one `run_forked` and what its threads share: a pair of progress counters
+    each, the number of tasks taken, and the `_GO` / `_FINISH` / `_STOP_NOW` state."""
 
-    def __init__(
-        self,
-        work: Callable[[Any, Report], None],
-        tasks: Sequence[Any],
-        threads: int,
-        counters: Any,
-        taken: Any,
-        stop: Any,
-    ) -> None:
-        self.work, self.tasks, self.threads = work, tasks, threads
-        self.counters, self.taken, self.stop = counters, taken, stop
+    work: Callable[[Any, Report], None]
+    tasks: Sequence[Any]
+    threads: int
+    counters: Any
+    taken: Any
+    stop: Any
 
     def take_tasks(self, slot: int) -> None:
         """Work on the next task until none is left, as thread ``slot`` of the run."""

@@ -10,8 +10,8 @@ Runs the scan's stages in turn on one thread over a .jsonl.zst corpus built by
 - finish: joiner segments, alignment and character offsets for documents with hits.
 
 Each stage is timed with the thread's own CPU clock. A first pass over one shard compiles
-and warms the kernels, untimed. The scan itself overlaps these stages on two threads
-(`contam scan --threads 2`); the sum here is the work it shares out.
+and warms the kernels, untimed. In the scan each thread runs these stages in turn on a
+shard of its own, so the sum here is one thread's CPU per 100 MB.
 
     python examples/perf/scan_throughput.py --sizes 100MB --workers 1   # builds the corpus
     python examples/perf/scan_stages.py --corpus /tmp/contam-perf/corpus-100MB
