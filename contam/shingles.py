@@ -286,7 +286,8 @@ def run_hashes(th, s, e, n, base_n):  # type: ignore[no-untyped-def]
 @njit(inline="always")
 def prefix_key(raw):  # type: ignore[no-untyped-def]
     """Cheap, never-zero table key of a raw roll: the scan's trigger for short items, probed
-    at every token, so it skips `finish`; a trigger is only a candidate, `seq_hash` decides."""
+    wherever their token filters pass, so it skips `finish`; a trigger is only a candidate,
+    `seq_hash` decides."""
     return (raw ^ (raw >> U64(29))) | U64(1)
 
 
@@ -392,6 +393,26 @@ def bits_maybe(bits, shift, key):  # type: ignore[no-untyped-def]
     """False when ``key`` is surely not in the `bits_build` filter (``shift`` = 64 - log)."""
     word, mask = _bits_of(key, shift)
     return (bits[word] & mask) == mask
+
+
+@njit(cache=True)
+def top_bits_build(keys, log_bits):  # type: ignore[no-untyped-def]
+    """A one-bit filter over ``2**log_bits`` bits for keys that are hashes already (tokens'):
+    each sets the bit its top ``log_bits`` bits name. No multiply: a test is two shifts and a
+    load, cheap enough for every token of a corpus (`top_bits_has`)."""
+    bits = np.zeros(1 << (log_bits - 6), dtype=np.uint64)
+    shift = U64(64 - log_bits)
+    for key in keys:
+        top = key >> shift
+        bits[top >> U64(6)] |= U64(1) << (top & U64(63))
+    return bits
+
+
+@njit(inline="always")
+def top_bits_has(bits, shift, key):  # type: ignore[no-untyped-def]
+    """False when ``key`` is surely not in the `top_bits_build` filter (``shift`` = 64 - log)."""
+    top = key >> shift
+    return (bits[top >> U64(6)] >> (top & U64(63))) & U64(1) != U64(0)
 
 
 @njit(inline="always")

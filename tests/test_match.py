@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -26,14 +27,13 @@ TEXTS = st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=40), min_size=1
 NORM = NormConfig()
 
 
-def matcher_for(texts: list[str], tmp: Path, n: int) -> Matcher:
+def matcher_for(texts: list[str], tmp: Path, n: int, short_min: int = 1) -> Matcher:
     path = tmp / "items.jsonl"
     path.write_text(
         "".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(texts))
     )
-    index = build_index(
-        resolve_bench(str(path)), NORM, NGramConfig(n=n, short_min=1, boilerplate_items=99)
-    )
+    ngram = NGramConfig(n=n, short_min=short_min, boilerplate_items=99)
+    index = build_index(resolve_bench(str(path)), NORM, ngram)
     return Matcher(Lookup.merge([index]), NORM)
 
 
@@ -46,13 +46,17 @@ def test_kernel_tokens_equal_normalize_tokens(tmp_path_factory, texts: list[str]
     assert found.tokens == sum(len(tokens(t, NORM)) for t in texts)
 
 
-@given(TEXTS)
-def test_every_item_text_as_a_document_is_found(tmp_path_factory, texts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    matcher = matcher_for(texts, tmp_path_factory.mktemp("m"), 2)
+@pytest.mark.parametrize(("n", "short_min"), [(2, 1), (5, 3)])
+@given(texts=TEXTS)
+def test_every_item_text_as_a_document_is_found(  # type: ignore[no-untyped-def]
+    tmp_path_factory, n: int, short_min: int, texts: list[str]
+) -> None:
+    """Items shorter than n tokens are found whole (by their first short_min tokens)."""
+    matcher = matcher_for(texts, tmp_path_factory.mktemp("m"), n, short_min)
     found = matcher.match(DocBatch.of_texts("s", ["d"] * len(texts), [1] * len(texts), texts))
     chains = found.aligned.chains
     matched_items = {int(item) for item in chains[:, C_ITEM]}
-    expected = {i for i, t in enumerate(texts) if len(tokens(t, NORM)) >= 1}
+    expected = {i for i, t in enumerate(texts) if len(tokens(t, NORM)) >= short_min}
     assert matched_items >= expected
     own = {}
     for doc, item, first, end, c0, c1, _, edits, _ in chains.tolist():
