@@ -487,8 +487,9 @@ def find_kernel(  # type: ignore[no-untyped-def]
     longest = longest_text(starts, ends)
     # stream[:w] stays zero: the roll starts on w zeros, so no first window is special
     stream = np.zeros(w + longest + 1, dtype=np.int32)
-    pass_raw = np.empty(longest + 1, dtype=np.uint64)
-    pass_first = np.empty(longest + 1, dtype=np.int64)
+    # the windows past the filter: at most one per step (two code points)
+    pass_raw = np.empty(longest // 2 + 1, dtype=np.uint64)
+    pass_first = np.empty(longest // 2 + 1, dtype=np.int64)
     last = np.full(len(id_ptr) - 1, -1, dtype=np.int64)  # last doc each pattern was found in
     base_2 = BASE * BASE
     found = np.empty((64, 2), dtype=np.int64)
