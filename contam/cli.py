@@ -8,9 +8,8 @@ from __future__ import annotations
 import functools
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -27,12 +26,9 @@ from contam.config import (
 from contam.errors import ContamError
 from contam.exits import errors_to_exit
 from contam.export import SUBSETS
-from contam.options import apply, bench_dir_option, bench_options, bench_sources
+from contam.options import F, apply, bench_dir_option, bench_options, bench_sources
 from contam.probe.cli import probe, probe_eval
 from contam.summary import FORMATS, scan_summary
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 _errors_to_exit = errors_to_exit("interrupted; finished shards are kept, continue with --resume")
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from contam.errors import ContamError
-
-F = TypeVar("F", bound=Callable[..., Any])
+from contam.options import F
 
 
 def errors_to_exit(interrupted: str) -> Callable[[F], F]:

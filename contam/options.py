@@ -12,6 +12,7 @@ import click
 from contam.benches import BenchSource
 from contam.config import ScanConfig
 
+#: A command function, as the option decorators here and in the CLIs return it unchanged.
 F = TypeVar("F", bound=Callable[..., Any])
 
 #: ``--bench-dir``: where registry benches are read (the scan's, for export).

@@ -6,18 +6,14 @@ is imported until a command runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from contam.exits import errors_to_exit
-from contam.options import apply, bench_options, bench_sources
+from contam.options import F, apply, bench_options, bench_sources
 from contam.probe.config import BACKENDS, DTYPES, PARTS, ModelConfig, ProbeConfig
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 _errors_to_exit = errors_to_exit("interrupted; nothing was written")
 
