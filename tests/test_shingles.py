@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from contam.config import NormConfig
 from contam.index import tokens_of
+from contam.normalize import char_classes, normalize, pack
 from contam.shingles import (
     base_power,
     bits_build,
@@ -15,7 +16,10 @@ from contam.shingles import (
     seq_hash,
     table_build,
     table_get,
+    tokenize_spans,
     tokens,
+    top_bits_build,
+    top_bits_has,
 )
 
 NORM = NormConfig()
@@ -62,6 +66,19 @@ def test_kernel_token_hashes_equal_the_plain_scheme(words: list[str], sep: str) 
     assert th.tolist() == [token_hash_py(t.encode()) for t in tokens(text, NORM)]
 
 
+@given(st.lists(st.text(alphabet="ab éЖ天,\n", max_size=30), min_size=1, max_size=6))
+def test_tokenize_spans_of_many_texts_equals_each_text_alone(texts: list[str]) -> None:
+    """Counted first, then cut into arrays of that size: texts ending in separators (whose
+    slot past the last token is written) and empty texts keep every other text's tokens."""
+    normalized = [normalize(t, NORM).encode() for t in texts]
+    data, starts, ends = pack(normalized)
+    th, ts, te, tok_off = tokenize_spans(data, starts, ends, char_classes(NORM.cjk_chars))
+    for k, text in enumerate(texts):
+        mine = range(tok_off[k], tok_off[k + 1])
+        assert [data[ts[t] : te[t]].tobytes().decode() for t in mine] == tokens(text, NORM)
+        assert th[tok_off[k] : tok_off[k + 1]].tolist() == tokens_of([text], NORM)[0].tolist()
+
+
 def test_tokens_fold_punctuation_and_split_cjk() -> None:
     assert tokens("Don't PANIC:\n\tthe  end.", NORM) == ["don", "t", "panic", "the", "end"]
     assert tokens("学而时习之，不亦说乎？", NORM) == list("学而时习之不亦说乎")
@@ -97,6 +114,17 @@ def test_two_bit_filter_passes_every_key_and_few_others() -> None:
     # 20,000 keys set at most 40,000 of 2**20 bits, 1 in 26; with words loaded unevenly, about
     # 1 in 400 random keys find both their bits set (239 here), against 1 in 26 for one bit
     assert passes < 400
+
+
+def test_top_bits_filter_passes_every_key_and_few_others() -> None:
+    rng = np.random.default_rng(2)
+    keys = rng.integers(1, 2**63, size=100, dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    log_bits = bits_log(len(keys))  # 12: 4,096 bits, at most 100 set
+    bits, shift = top_bits_build(keys, log_bits), np.uint64(64 - log_bits)
+    assert all(top_bits_has(bits, shift, k) for k in keys)
+    others = rng.integers(1, 2**63, size=10_000, dtype=np.int64).astype(np.uint64)
+    passes = sum(bool(top_bits_has(bits, shift, k)) for k in others)
+    assert passes < 400  # about 100 / 4,096 of random keys: ~240
 
 
 def test_table_and_bloom_find_every_key_and_reject_others() -> None:
