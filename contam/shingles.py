@@ -207,13 +207,10 @@ def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
     memory, so the peak kept rising with the corpus (one thread: +12-15% from 100 MB to 2 GB).
     The second pass costs little: few documents have hits. The arrays are views: copy what
     is kept."""
-    longest = longest_text(starts, ends) + 1  # a text's tokens, and the slot after them
-    th = np.empty(longest, dtype=np.uint64)
-    state = np.empty(longest, dtype=np.uint64)  # long tokens' lane states
-    no_spans = np.empty(1, dtype=np.int64)
+    th, ts, te, state = token_buffers(starts, ends, spans=False)
     tok_off = np.zeros(len(starts) + 1, dtype=np.int64)
     for k in range(len(starts)):
-        count = tokenize(d, starts[k], ends[k], classes, th, no_spans, no_spans, state, spans=False)
+        count = tokenize(d, starts[k], ends[k], classes, th, ts, te, state, spans=False)
         tok_off[k + 1] = tok_off[k] + count
     used = tok_off[-1]
     # one slot past the last token: `tokenize` writes the slot after a text's tokens

@@ -86,9 +86,9 @@ def run_forked(
         ctx.Value("q", 0),
         ctx.Value("b", 0, lock=False),
     )
-    if workers == 1:
-        pool: ThreadPoolExecutor | ProcessPoolExecutor = ThreadPoolExecutor(threads)
-        futures = {pool.submit(run.take_tasks, slot) for slot in range(threads)}
+    if workers == 1:  # this process's threads, run from one so that this one reports
+        pool: ThreadPoolExecutor | ProcessPoolExecutor = ThreadPoolExecutor(1)
+        futures = {pool.submit(run.take_all, 0)}
     else:
         _FORKED["run"] = run
         pool = ProcessPoolExecutor(workers, mp_context=ctx)
@@ -130,6 +130,17 @@ class _Run:
     taken: Any
     stop: Any
 
+    def take_all(self, first_slot: int) -> None:
+        """Work on the tasks on this process's ``threads`` threads, as slots ``first_slot``
+        onwards; the first error is raised once every thread has stopped."""
+        if self.threads == 1:
+            self.take_tasks(first_slot)
+            return
+        with ThreadPoolExecutor(self.threads) as pool:
+            futures = [pool.submit(self.take_tasks, first_slot + k) for k in range(self.threads)]
+        for future in futures:
+            future.result()
+
     def take_tasks(self, slot: int) -> None:
         """Work on the next task until none is left, as thread ``slot`` of the run."""
 
@@ -170,11 +181,4 @@ def reuse_freed_buffers() -> bool:
 
 def _in_worker(first_slot: int) -> None:
     """A forked worker: its threads take tasks as slots ``first_slot`` onwards."""
-    run: _Run = _FORKED["run"]
-    if run.threads == 1:
-        run.take_tasks(first_slot)
-        return
-    with ThreadPoolExecutor(run.threads) as pool:
-        futures = [pool.submit(run.take_tasks, first_slot + k) for k in range(run.threads)]
-    for future in futures:
-        future.result()
+    _FORKED["run"].take_all(first_slot)
