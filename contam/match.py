@@ -53,11 +53,14 @@ from contam.prefetch import read_ahead
 from contam.records import DocBatch
 from contam.shingles import (
     BASE,
+    PIECE_BYTES,
     base_power,
     bits_log,
     bloom_maybe,
     finish,
     grow_rows,
+    longest_text,
+    piece_end,
     prefix_key,
     table_get,
     token_buffers,
@@ -100,6 +103,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
     prefix_vals,
     short_keys,
     short_vals,
+    piece,
 ):
     """Every indexed n-gram and short item part in the documents ``d[starts[k]:ends[k]]``.
 
@@ -112,58 +116,86 @@ def probe_docs(  # type: ignore[no-untyped-def]
     looked up in the prefix table, and a hit extended token by token. Rolling that hash at
     every token behind a filter of its own cost a sixth of the kernel with three benches'
     five short parts; the token filters, a fifth as much.
+
+    A document longer than ``piece`` bytes is tokenized a piece at a time
+    (`shingles.piece_end`). A piece's last n - 1 tokens are looked at with the next piece
+    (a short part found there may extend that far), after the n - 1 before them, so the
+    scratch holds a piece and 2(n - 1) tokens whatever the length of the document.
     """
-    th, ts, te, state = token_buffers(starts, ends, spans=False)
+    th, ts, te, state = token_buffers(min(longest_text(starts, ends), piece) + 2 * n, False)
     hits = np.empty((256, HIT_COLUMNS), dtype=np.int64)
     row = np.empty(HIT_COLUMNS, dtype=np.int64)
     count = 0
     tokens = np.zeros(len(starts), dtype=np.int64)
     has_short = prefix_keys.any()
     for k in range(len(starts)):
-        nt = tokenize(d, starts[k], ends[k], classes, th, ts, te, state, spans=False)
-        tokens[k] = nt
-        raw = np.uint64(0)
-        for j in range(nt):
-            t = th[j]
-            raw = raw * BASE + t
-            if j >= n:
-                raw = raw - th[j - n] * base_n
-            if j >= n - 1:
-                h = finish(raw, n)
-                if bloom_maybe(bloom, h):
-                    g = table_get(gram_keys, gram_vals, h)
-                    if g >= 0:
+        base = 0  # the document's index of token th[0]
+        kept = 0  # tokens carried over from the last piece, th[:kept]
+        lo = 0  # the first token not looked at yet
+        p = starts[k]
+        while True:
+            cut = piece_end(d, p, ends[k], piece, classes)
+            nt = kept + tokenize(d, p, cut, classes, th[kept:], ts, te, state[kept:], spans=False)
+            last_piece = cut == ends[k]
+            hi = nt if last_piece else max(lo, nt - (n - 1))
+            raw = np.uint64(0)
+            for j in range(lo):  # looked at before; rolled for the n-grams after them
+                # (a test of j < lo in the loop below made the kernel 15% slower)
+                raw = raw * BASE + th[j]
+                if j >= n:
+                    raw = raw - th[j - n] * base_n
+            for j in range(lo, hi):
+                t = th[j]
+                raw = raw * BASE + t
+                if j >= n:
+                    raw = raw - th[j - n] * base_n
+                if j >= n - 1:
+                    h = finish(raw, n)
+                    if bloom_maybe(bloom, h):
+                        g = table_get(gram_keys, gram_vals, h)
+                        if g >= 0:
+                            row[H_DOC] = k
+                            row[H_KIND] = KIND_GRAM
+                            row[H_KEY] = g
+                            row[H_TOK] = base + j - n + 1
+                            row[H_LEN] = n
+                            hits = _push(hits, count, row)
+                            count += 1
+                if not has_short or j < k0 - 1:
+                    continue
+                first = j - k0 + 1
+                if not top_bits_has(last_bits, tok_shift, t):
+                    continue
+                if not top_bits_has(first_bits, tok_shift, th[first]):
+                    continue
+                ext = np.uint64(0)
+                for i in range(first, j + 1):
+                    ext = ext * BASE + th[i]
+                if table_get(prefix_keys, prefix_vals, prefix_key(ext)) < 0:
+                    continue
+                for length in range(k0, min(n - 1, nt - first) + 1):
+                    if length > k0:
+                        ext = ext * BASE + th[first + length - 1]
+                    u = table_get(short_keys, short_vals, finish(ext, length))
+                    if u >= 0:
                         row[H_DOC] = k
-                        row[H_KIND] = KIND_GRAM
-                        row[H_KEY] = g
-                        row[H_TOK] = j - n + 1
-                        row[H_LEN] = n
+                        row[H_KIND] = KIND_SHORT
+                        row[H_KEY] = u
+                        row[H_TOK] = base + first
+                        row[H_LEN] = length
                         hits = _push(hits, count, row)
                         count += 1
-            if not has_short or j < k0 - 1:
-                continue
-            first = j - k0 + 1
-            if not top_bits_has(last_bits, tok_shift, t):
-                continue
-            if not top_bits_has(first_bits, tok_shift, th[first]):
-                continue
-            ext = np.uint64(0)
-            for i in range(first, j + 1):
-                ext = ext * BASE + th[i]
-            if table_get(prefix_keys, prefix_vals, prefix_key(ext)) < 0:
-                continue
-            for length in range(k0, min(n - 1, nt - first) + 1):
-                if length > k0:
-                    ext = ext * BASE + th[first + length - 1]
-                u = table_get(short_keys, short_vals, finish(ext, length))
-                if u >= 0:
-                    row[H_DOC] = k
-                    row[H_KIND] = KIND_SHORT
-                    row[H_KEY] = u
-                    row[H_TOK] = first
-                    row[H_LEN] = length
-                    hits = _push(hits, count, row)
-                    count += 1
+            if last_piece:
+                tokens[k] = base + nt
+                break
+            # carry the n - 1 tokens before ``hi`` and those from it on to the next piece
+            c0 = max(0, hi - (n - 1))
+            for i in range(c0, nt):
+                th[i - c0] = th[i]
+            kept = nt - c0
+            base += c0
+            lo = hi - c0
+            p = cut
     return hits[:count].copy(), tokens
 
 
@@ -212,6 +244,7 @@ class Matcher:
         self.last_bits = top_bits_build(lookup.item_tok[first + lookup.short_min - 1], log_bits)
         self.tok_shift = np.uint64(64 - log_bits)
         self.base_n = base_power(lookup.n)
+        self.piece = PIECE_BYTES  # bytes of a long document the kernels take at once
 
     def probe(self, data: npt.NDArray[np.uint8], starts: I64, ends: I64) -> Probed:
         """Kernel over normalized UTF-8 documents ``data[starts[k]:ends[k]]``: hits and tokens
@@ -221,6 +254,7 @@ class Matcher:
             data, starts, ends, self.classes, lk.n, self.base_n, lk.short_min,
             lk.gram_keys, lk.gram_vals, lk.bloom, self.first_bits, self.last_bits,
             self.tok_shift, lk.prefix_keys, lk.prefix_vals, lk.short_keys, lk.short_vals,
+            self.piece,
         )  # fmt: skip
 
     def match(self, batch: DocBatch) -> BatchMatches:
@@ -277,7 +311,8 @@ class Matcher:
         # costs a retry): text with joiners at every word (Indic) folds once
         self._segment_rows = max(self._segment_rows, 2 * len(folded[3]))
         probed = self.probe(folded[0], folded[1], folded[2])
-        return folded, probed, find_candidates(data, starts, ends, self.lookup.substrings)
+        found = find_candidates(data, starts, ends, self.lookup.substrings, self.piece)
+        return folded, probed, found
 
     def _finish_pending(
         self, batch: DocBatch, parts: list[tuple[int, Future[FirstPass]]]

@@ -40,6 +40,11 @@ _BLOOM_MIX = U64(0xA0761D6478BD642F)
 
 HashArray = npt.NDArray[np.uint64]
 
+#: Bytes of a document the kernels take at once (`piece_end`): longer ones are cut into
+#: pieces, so their scratch is bounded by this and not by the longest document (28 bytes
+#: per byte of it: a 1.2 MB book held 35 MB per thread, a 100 MB record would hold 2.8 GB).
+PIECE_BYTES = 1 << 18
+
 
 def base_power(k: int) -> np.uint64:
     """``BASE**k mod 2^64``, the factor that drops the oldest token out of a k-token roll."""
@@ -92,6 +97,36 @@ def utf8_char(d, i):  # type: ignore[no-untyped-def]
         return cp | np.int64(d[i + 2] & 0x3F), 3
     cp = (np.int64(b0 & 0x07) << 18) | (np.int64(d[i + 1] & 0x3F) << 12)
     return cp | (np.int64(d[i + 2] & 0x3F) << 6) | np.int64(d[i + 3] & 0x3F), 4
+
+
+@njit(inline="always")
+def _restarts_tokens(d, c, classes):  # type: ignore[no-untyped-def]
+    """Whether ``d[c]`` starts a character that is no part of a word (class 0 or 2), so that
+    `tokenize` of a text cut just before it gives the tokens of the whole text."""
+    b = d[c]
+    if b < 0x80:
+        return classes[b] == 0  # ASCII is never CJK
+    if b & 0xC0 == 0x80:
+        return False  # inside a character
+    return classes[utf8_char(d, c)[0]] != 1
+
+
+@njit(cache=True, inline="always")
+def piece_end(d, p, e, piece, classes):  # type: ignore[no-untyped-def]
+    """Where the piece of ``d[p:e]`` that the kernels tokenize next ends: ``e`` when it is
+    at most ``piece`` bytes away; else the last place in ``(p, p + piece]`` before a
+    character that is no part of a word, so the pieces' tokens are the text's (failing
+    that, the first such place further on: the piece is then one long word; failing that,
+    ``e``)."""
+    if e - p <= piece:
+        return e
+    for c in range(p + piece, p, -1):
+        if _restarts_tokens(d, c, classes):
+            return c
+    for c in range(p + piece + 1, e):
+        if _restarts_tokens(d, c, classes):
+            return c
+    return e
 
 
 @njit(inline="always")
@@ -196,27 +231,35 @@ def is_number(d, s, e):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def tokenize_spans(d, starts, ends, classes):  # type: ignore[no-untyped-def]
+def tokenize_spans(d, starts, ends, classes, piece=PIECE_BYTES):  # type: ignore[no-untyped-def]
     """`tokenize` over every text ``d[starts[k]:ends[k]]``, as CSR: (hashes, byte starts,
     byte ends into ``d``, token offsets); text k's tokens are ``tok_off[k]:tok_off[k+1]``.
 
-    Two passes: the first counts each text's tokens (no spans, in scratch for the longest
-    text), the second cuts them into output arrays of exactly that size. Growing the output
-    to one token per byte of each text instead held 24 bytes for every byte of a batch's
-    documents with hits, several books at times: the rare batch that did set a scan's peak
-    memory, so the peak kept rising with the corpus (one thread: +12-15% from 100 MB to 2 GB).
-    The second pass costs little: few documents have hits. The arrays are views: copy what
-    is kept."""
-    th, ts, te, state = token_buffers(starts, ends, spans=False)
+    Two passes: the first counts each text's tokens (no spans, in scratch for a piece of
+    at most ``piece`` bytes: `piece_end`), the second cuts them into output arrays of exactly
+    that size. Growing the output to one token per byte of each text instead held 24 bytes
+    for every byte of a batch's documents with hits, several books at times: the rare batch
+    that did set a scan's peak memory, so the peak kept rising with the corpus (one thread:
+    +12-15% from 100 MB to 2 GB). The second pass costs little: few documents have hits.
+    The arrays are views: copy what is kept."""
+    th, ts, te, state = token_buffers(min(longest_text(starts, ends), piece) + 2, spans=False)
     tok_off = np.zeros(len(starts) + 1, dtype=np.int64)
     for k in range(len(starts)):
-        count = tokenize(d, starts[k], ends[k], classes, th, ts, te, state, spans=False)
+        count = 0
+        p = starts[k]
+        while True:  # counted a piece at a time (`piece_end`), in bounded scratch
+            cut = piece_end(d, p, ends[k], piece, classes)
+            count += tokenize(d, p, cut, classes, th, ts, te, state, spans=False)
+            if cut == ends[k]:
+                break
+            p = cut
         tok_off[k + 1] = tok_off[k] + count
     used = tok_off[-1]
     # one slot past the last token: `tokenize` writes the slot after a text's tokens
     th = np.empty(used + 1, dtype=np.uint64)
     ts = np.empty(used + 1, dtype=np.int64)
     te = np.empty(used + 1, dtype=np.int64)
+    state = np.empty(np.max(tok_off[1:] - tok_off[:-1]) + 1 if len(starts) else 1, np.uint64)
     for k in range(len(starts)):
         base = tok_off[k]
         tokenize(d, starts[k], ends[k], classes, th[base:], ts[base:], te[base:], state)
@@ -259,16 +302,15 @@ def longest_text(starts, ends):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def token_buffers(starts, ends, spans=True):  # type: ignore[no-untyped-def]
-    """`tokenize`'s hash, byte-span and state buffers, large enough for the longest document
-    ``[starts[k], ends[k])`` (a token has at least one byte). Without ``spans`` the span
-    buffers get one entry, as `tokenize` without spans never writes them: a book-length
-    document (1.2 MB) would otherwise hold 20 MB more for the batch."""
-    longest = longest_text(starts, ends)
-    th = np.empty(longest, dtype=np.uint64)
-    ts = np.empty(longest if spans else 1, dtype=np.int64)
-    te = np.empty(longest if spans else 1, dtype=np.int64)
-    state = np.empty(longest, dtype=np.uint64)
+def token_buffers(size, spans=True):  # type: ignore[no-untyped-def]
+    """`tokenize`'s hash, byte-span and state buffers of ``size`` entries (a token has at
+    least one byte, and the slot after the last is written too: a text's bytes plus one
+    always do). Without ``spans`` the span buffers get one entry, as `tokenize` without
+    spans never writes them: a 256 KB piece would otherwise hold 4 MB more."""
+    th = np.empty(size, dtype=np.uint64)
+    ts = np.empty(size if spans else 1, dtype=np.int64)
+    te = np.empty(size if spans else 1, dtype=np.int64)
+    state = np.empty(size, dtype=np.uint64)
     return th, ts, te, state
 
 
@@ -455,7 +497,7 @@ def tokens(text: str, norm: NormConfig) -> list[str]:
         ['don', 't', 'panic', '天', '下']
     """
     data = normalize(text, norm).encode("utf-8", "surrogatepass")
-    th, ts, te, state = token_buffers(np.zeros(1, np.int64), np.array([len(data)]))
+    th, ts, te, state = token_buffers(len(data) + 1)
     count = tokenize(
         as_bytes(data or b"\0"), 0, len(data), char_classes(norm.cjk_chars), th, ts, te, state
     )

@@ -54,6 +54,7 @@ from contam.errors import ConfigError
 from contam.normalize import disk_cached
 from contam.shingles import (
     BASE,
+    PIECE_BYTES,
     base_power,
     bits_build,
     bits_log,
@@ -329,13 +330,18 @@ def _prefix_keys(raws):  # type: ignore[no-untyped-def]
 
 
 def find_candidates(
-    data: npt.NDArray[np.uint8], starts: I64, ends: I64, table: SubstringTable
+    data: npt.NDArray[np.uint8],
+    starts: I64,
+    ends: I64,
+    table: SubstringTable,
+    piece: int = PIECE_BYTES,
 ) -> I64:
     """(document, string id) for every table string whose folded form is in the folded stream
     of document ``data[starts[k]:ends[k]]``, sorted; a superset of the true matches.
 
     ``data`` is UTF-8 (a `DocBatch` buffer); the kernel case folds every character.
-    Holds no GIL in the kernel; it allocates 20 bytes per byte of the longest document.
+    Holds no GIL in the kernel; it allocates 12 bytes per byte of the longest document, or
+    of ``piece``, the bytes it decodes at once of a longer one.
 
     Example:
         >>> data, starts, ends = encode_batch(["THE quick brown fox, jumps!"])
@@ -350,7 +356,7 @@ def find_candidates(
         table.window,
         base_power(table.window), table.bits, np.uint64(table.shift), table.keys, table.vals,
         table.group_pats, table.group_offs, table.group_ptr, table.codes, table.code_ptr, table.ids,
-        table.id_ptr, table.short_pats,
+        table.id_ptr, table.short_pats, piece,
     )  # fmt: skip
     out: I64 = found[np.lexsort((found[:, 1], found[:, 0]))]
     return out
@@ -425,6 +431,23 @@ def _decode(d, s, e, keep, ascii_codes, fold_of, fold_ptr, fold_codes, stream): 
 
 
 @njit(inline="always")
+def _piece_end(d, at, e, piece):  # type: ignore[no-untyped-def]
+    """Where the piece of UTF-8 ``d[at:e]`` that `find_kernel` decodes next ends: ``e``, or
+    the last character start at most ``piece`` bytes on (the first after, for a tiny
+    ``piece`` inside a character)."""
+    if e - at <= piece:
+        return e
+    c = at + piece
+    while c > at and d[c] & 0xC0 == 0x80:
+        c -= 1
+    if c == at:
+        c = at + piece + 1
+        while c < e and d[c] & 0xC0 == 0x80:
+            c += 1
+    return c
+
+
+@njit(inline="always")
 def _same(stream, first, codes, lo, size):  # type: ignore[no-untyped-def]
     # a loop, not all(...): numba compiles no generator expressions here
     for t in range(size):  # noqa: SIM110
@@ -468,6 +491,7 @@ def find_kernel(  # type: ignore[no-untyped-def]
     ids,
     id_ptr,
     short_pats,
+    piece,
 ):
     """`find_candidates` without the GIL: int64[k, 2] rows (doc, string id), unsorted.
 
@@ -483,53 +507,77 @@ def find_kernel(  # type: ignore[no-untyped-def]
     second window halves the filter's work. Per 100 MB of English, decoding took 0.12 s, and
     the roll and the filter about 0.08 s each, before. A cyclic (buzhash) roll, with a
     shorter dependency chain, was slower (0.34 against 0.28 s in all).
+
+    A document longer than ``piece`` bytes is decoded a piece at a time, each after the last
+    code points of the one before (as many as the longest pattern, less one), so every
+    occurrence lies whole in one of them and the scratch is bounded by ``piece``.
     """
-    longest = longest_text(starts, ends)
+    most = 1  # code points of the longest pattern
+    for p in range(len(code_ptr) - 1):
+        most = max(most, code_ptr[p + 1] - code_ptr[p])
+    # a piece decodes to at most its bytes, after the last ``most - 1`` code points before it
+    room = most - 1 + min(longest_text(starts, ends), max(piece, 4))
     # stream[:w] stays zero: the roll starts on w zeros, so no first window is special
-    stream = np.zeros(w + longest + 1, dtype=np.int32)
+    stream = np.zeros(w + room + 1, dtype=np.int32)
     # the windows past the filter: at most one per step (two code points)
-    pass_raw = np.empty(longest // 2 + 1, dtype=np.uint64)
-    pass_first = np.empty(longest // 2 + 1, dtype=np.int64)
+    pass_raw = np.empty(room // 2 + 1, dtype=np.uint64)
+    pass_first = np.empty(room // 2 + 1, dtype=np.int64)
     last = np.full(len(id_ptr) - 1, -1, dtype=np.int64)  # last doc each pattern was found in
     base_2 = BASE * BASE
     found = np.empty((64, 2), dtype=np.int64)
     count = 0
     for k in range(len(starts)):
-        n = _decode(
-            d, starts[k], ends[k], keep, ascii_codes, fold_of, fold_ptr, fold_codes, stream[w:]
-        )
-        raw = np.uint64(0)
-        npass = 0
-        for j in range(w + 1, w + n, 2):  # the windows ending at odd positions
-            a = np.uint64(stream[j - 1]) - np.uint64(stream[j - 1 - w]) * base_w
-            b = np.uint64(stream[j]) - np.uint64(stream[j - w]) * base_w
-            raw = raw * base_2 + (a * BASE + b)
-            if bits_maybe(bits, shift, raw):
-                pass_raw[npass] = raw
-                pass_first[npass] = j - 2 * w + 1  # where the window starts in the document
-                npass += 1
-        for r in range(npass):
-            first = pass_first[r]
-            if first < 0:
-                continue  # a window still holding some of the leading zeros
-            g = table_get(keys, vals, prefix_key(pass_raw[r]))
-            if g < 0:
-                continue
-            for q in range(group_ptr[g], group_ptr[g + 1]):
-                p = group_pats[q]
-                start = first - group_offs[q]  # where the pattern would start
+        kept = 0  # code points carried over from the last piece, stream[w : w + kept]
+        at = starts[k]
+        while True:
+            cut = _piece_end(d, at, ends[k], piece)
+            n = kept + _decode(
+                d, at, cut, keep, ascii_codes, fold_of, fold_ptr, fold_codes, stream[w + kept :]
+            )
+            raw = np.uint64(0)
+            npass = 0
+            for j in range(w + 1, w + n, 2):  # the windows ending at odd positions
+                a = np.uint64(stream[j - 1]) - np.uint64(stream[j - 1 - w]) * base_w
+                b = np.uint64(stream[j]) - np.uint64(stream[j - w]) * base_w
+                raw = raw * base_2 + (a * BASE + b)
+                if bits_maybe(bits, shift, raw):
+                    pass_raw[npass] = raw
+                    pass_first[npass] = j - 2 * w + 1  # where the window starts in the stream
+                    npass += 1
+            for r in range(npass):
+                first = pass_first[r]
+                if first < 0:
+                    continue  # a window still holding some of the leading zeros
+                g = table_get(keys, vals, prefix_key(pass_raw[r]))
+                if g < 0:
+                    continue
+                for q in range(group_ptr[g], group_ptr[g + 1]):
+                    p = group_pats[q]
+                    start = first - group_offs[q]  # where the pattern would start
+                    lo = code_ptr[p]
+                    size = code_ptr[p + 1] - lo
+                    if start < 0 or last[p] == k or start + size > n:
+                        continue
+                    if _same(stream, w + start, codes, lo, size):
+                        last[p] = k
+                        found, count = _emit(found, count, k, ids, id_ptr[p], id_ptr[p + 1])
+            for p in short_pats:
                 lo = code_ptr[p]
                 size = code_ptr[p + 1] - lo
-                if start < 0 or last[p] == k or start + size > n:
+                if last[p] == k:
                     continue
-                if _same(stream, w + start, codes, lo, size):
-                    last[p] = k
-                    found, count = _emit(found, count, k, ids, id_ptr[p], id_ptr[p + 1])
-        for p in short_pats:
-            lo = code_ptr[p]
-            size = code_ptr[p + 1] - lo
-            for first in range(n - size + 1):
-                if _same(stream, w + first, codes, lo, size):
-                    found, count = _emit(found, count, k, ids, id_ptr[p], id_ptr[p + 1])
-                    break
+                for first in range(n - size + 1):
+                    if _same(stream, w + first, codes, lo, size):
+                        last[p] = k
+                        found, count = _emit(found, count, k, ids, id_ptr[p], id_ptr[p + 1])
+                        break
+            if cut == ends[k]:
+                break
+            # the pattern ending first in the next piece may start in the last most - 1
+            # code points of this one: they are looked at again (`last` reports it once)
+            c0 = max(0, n - (most - 1))
+            for i in range(c0, n):
+                stream[w + i - c0] = stream[w + i]
+            kept = n - c0
+            at = cut
     return found[:count].copy()

@@ -94,6 +94,21 @@ def test_threaded_parts_match_as_one_batch(tmp_path_factory, items, texts, threa
     assert _same_matches(threaded, matcher.match(batch))
 
 
+@pytest.mark.parametrize(("n", "short_min"), [(2, 1), (5, 3)])
+@given(items=TEXTS, texts=TEXTS, piece=st.integers(1, 12))
+def test_documents_in_pieces_match_as_whole(  # type: ignore[no-untyped-def]
+    tmp_path_factory, n: int, short_min: int, items, texts, piece: int
+) -> None:
+    """Both kernels take a long document a piece at a time; hits, alignments, GPT-4
+    candidates and token counts are those of the whole documents."""
+    matcher = matcher_for(items, tmp_path_factory.mktemp("m"), n, short_min)
+    docs = [" ".join(texts + items), *texts, *items]
+    batch = DocBatch.of_texts("s", [str(i) for i in range(len(docs))], list(range(len(docs))), docs)
+    whole = matcher.match(batch)
+    matcher.piece = piece
+    assert _same_matches(matcher.match(batch), whole)
+
+
 def test_parts_cut_a_batch_into_runs_of_about_equal_bytes() -> None:
     texts = ["a" * 10, "b" * 10, "c" * 30, "d" * 10, "e" * 40]  # 100 bytes
     batch = DocBatch.of_texts("s", list("abcde"), [1, 2, 3, 4, 5], texts)

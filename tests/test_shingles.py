@@ -6,12 +6,15 @@ from contam.config import NormConfig
 from contam.index import tokens_of
 from contam.normalize import char_classes, normalize, pack
 from contam.shingles import (
+    PIECE_BYTES,
+    as_bytes,
     base_power,
     bits_build,
     bits_log,
     bits_maybe,
     bloom_build,
     bloom_maybe,
+    piece_end,
     run_hashes,
     seq_hash,
     table_build,
@@ -66,17 +69,34 @@ def test_kernel_token_hashes_equal_the_plain_scheme(words: list[str], sep: str) 
     assert th.tolist() == [token_hash_py(t.encode()) for t in tokens(text, NORM)]
 
 
-@given(st.lists(st.text(alphabet="ab éЖ天,\n", max_size=30), min_size=1, max_size=6))
-def test_tokenize_spans_of_many_texts_equals_each_text_alone(texts: list[str]) -> None:
-    """Counted first, then cut into arrays of that size: texts ending in separators (whose
-    slot past the last token is written) and empty texts keep every other text's tokens."""
+@given(
+    st.lists(st.text(alphabet="ab éЖ天,\n", max_size=30), min_size=1, max_size=6),
+    st.sampled_from([PIECE_BYTES, 1, 2, 3, 7]),
+)
+def test_tokenize_spans_of_many_texts_equals_each_text_alone(texts: list[str], piece: int) -> None:
+    """Counted first (a piece at a time), then cut into arrays of that size: texts ending in
+    separators (whose slot past the last token is written) and empty texts keep every other
+    text's tokens."""
     normalized = [normalize(t, NORM).encode() for t in texts]
     data, starts, ends = pack(normalized)
-    th, ts, te, tok_off = tokenize_spans(data, starts, ends, char_classes(NORM.cjk_chars))
+    classes = char_classes(NORM.cjk_chars)
+    th, ts, te, tok_off = tokenize_spans(data, starts, ends, classes, piece)
     for k, text in enumerate(texts):
         mine = range(tok_off[k], tok_off[k + 1])
         assert [data[ts[t] : te[t]].tobytes().decode() for t in mine] == tokens(text, NORM)
         assert th[tok_off[k] : tok_off[k + 1]].tolist() == tokens_of([text], NORM)[0].tolist()
+
+
+def test_pieces_end_before_a_character_no_word_holds() -> None:
+    classes = char_classes(NORM.cjk_chars)
+    d = as_bytes("aaa bbb, 天下 cc".encode())  # 天 and 下 are 3 bytes each, at 9 and 12
+    assert piece_end(d, 0, len(d), 99, classes) == len(d)  # short enough: whole
+    assert piece_end(d, 0, len(d), 5, classes) == 3  # back from 5 to the space
+    assert piece_end(d, 0, len(d), 2, classes) == 3  # none back to 0: the space after
+    assert piece_end(d, 4, len(d), 3, classes) == 7  # the comma
+    assert piece_end(d, 4, len(d), 6, classes) == 9  # 天 is a token of its own
+    assert piece_end(d, 9, len(d), 4, classes) == 12  # and so is 下
+    assert piece_end(d, 16, len(d), 1, classes) == len(d)  # "cc" to the end: one word
 
 
 def test_tokens_fold_punctuation_and_split_cjk() -> None:

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from contam.errors import ConfigError
 from contam.normalize import encode_batch
+from contam.shingles import PIECE_BYTES
 from contam.substrings import (
     SubstringTable,
     _casefolds,
@@ -24,11 +25,13 @@ from contam.substrings import (
 Pairs = set[tuple[int, int]]
 
 
-def run(docs: list[str], strings: list[str], min_chars: int = 16) -> tuple[Pairs, Pairs]:
+def run(
+    docs: list[str], strings: list[str], min_chars: int = 16, piece: int = PIECE_BYTES
+) -> tuple[Pairs, Pairs]:
     """Candidates and confirmed (doc, string id) pairs, the buffer built as the scan builds it."""
     table = SubstringTable.build(strings, min_chars)
     data, starts, ends = encode_batch(docs)
-    found = find_candidates(data, starts, ends, table)
+    found = find_candidates(data, starts, ends, table, piece)
     assert found.dtype == np.int64 and found.shape[1] == 2
     rows = [(d, s) for d, s in found.tolist()]
     assert rows == sorted(set(rows)), "rows sorted, each (doc, string) once"
@@ -220,22 +223,33 @@ def docs_and_strings(
     return docs, strings
 
 
-@given(docs_and_strings(ALPHABET, 0, 60), st.integers(1, 6))
+# documents taken whole, or in pieces of a few bytes: each piece after the end of the last
+PIECES = st.sampled_from([PIECE_BYTES, 1, 2, 3, 5, 8, 13, 40])
+
+
+@given(docs_and_strings(ALPHABET, 0, 60), st.integers(1, 6), PIECES)
 def test_kernel_and_confirm_equal_brute_force(
-    case: tuple[list[str], list[str]], min_chars: int
+    case: tuple[list[str], list[str]], min_chars: int, piece: int
 ) -> None:
     docs, strings = case
-    assert run(docs, strings, min_chars) == brute_force(docs, strings, min_chars)
+    assert run(docs, strings, min_chars, piece) == brute_force(docs, strings, min_chars)
 
 
-@given(docs_and_strings("aAb b\n", 30, 300))
+@given(docs_and_strings("aAb b\n", 30, 300), PIECES)
 def test_kernel_and_confirm_equal_brute_force_default_window(
-    case: tuple[list[str], list[str]],
+    case: tuple[list[str], list[str]], piece: int
 ) -> None:
     # a two-letter alphabet: many strings share their first 16 characters with each other
     # and with the documents, so groups and the full compare are exercised
     docs, strings = case
-    assert run(docs, strings) == brute_force(docs, strings, 16)
+    assert run(docs, strings, piece=piece) == brute_force(docs, strings, 16)
+
+
+def test_a_string_across_pieces_is_found_once() -> None:
+    """Pieces of 20 bytes: the string spans three, and repeats in the third."""
+    string = "abcdefghijklmnopqrstuvwxyz0123"
+    doc = f"{'x' * 15} {string} {string[:10]}"
+    assert run([doc], [string], piece=20) == ({(0, 0)}, {(0, 0)})
 
 
 def test_no_folding_keeps_more_code_points_than_its_bytes() -> None:
