@@ -41,8 +41,9 @@ _BLOOM_MIX = U64(0xA0761D6478BD642F)
 HashArray = npt.NDArray[np.uint64]
 
 #: Bytes of a document the kernels take at once (`piece_end`): longer ones are cut into
-#: pieces, so their scratch is bounded by this and not by the longest document (28 bytes
-#: per byte of it: a 1.2 MB book held 35 MB per thread, a 100 MB record would hold 2.8 GB).
+#: pieces, so their scratch is bounded by this and not by the longest document (16 bytes
+#: per byte of it for the probe's tokens: a 1.2 MB book held 20 MB per thread, a 100 MB
+#: record would hold 1.6 GB; 12 for GPT-4's stream).
 PIECE_BYTES = 1 << 18
 
 
