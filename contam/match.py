@@ -122,7 +122,7 @@ def probe_docs(  # type: ignore[no-untyped-def]
     (a short part found there may extend that far), after the n - 1 before them, so the
     scratch holds a piece and 2(n - 1) tokens whatever the length of the document.
     """
-    th, ts, te, state = token_buffers(min(longest_text(starts, ends), piece) + 2 * n, False)
+    th, ts, te, state = token_buffers(min(longest_text(starts, ends), piece) + 2 * n, spans=False)
     hits = np.empty((256, HIT_COLUMNS), dtype=np.int64)
     row = np.empty(HIT_COLUMNS, dtype=np.int64)
     count = 0
@@ -441,7 +441,7 @@ class Matcher:
         )  # fmt: skip
         seeds[:, SD_DOC] = np.searchsorted(hit_docs, seeds[:, SD_DOC])
         data, starts, ends = pack(texts)
-        tokens = tokenize_spans(data, starts, ends, self.classes)
+        tokens = tokenize_spans(data, starts, ends, self.classes, self.piece)
         aligned = align(
             tokens, starts, seeds, lk.item_tok_ptr, lk.item_tok, lk.item_num, self.params
         )

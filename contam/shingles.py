@@ -231,39 +231,50 @@ def is_number(d, s, e):  # type: ignore[no-untyped-def]
     return True
 
 
+@njit(inline="always")
+def _tokenize_pieces(d, s, e, classes, piece, th, ts, te, state, spans):  # type: ignore[no-untyped-def]
+    """`tokenize` of ``d[s:e]`` a piece at a time (`piece_end`), so that ``state`` need only
+    hold a piece's tokens and two. With ``spans`` the pieces' tokens follow each other in
+    ``th``, ``ts`` and ``te``, which must hold the text's; without, each piece's overwrite
+    the last's: only the count is wanted."""
+    count = 0
+    p = s
+    while True:
+        cut = piece_end(d, p, e, piece, classes)
+        at = count if spans else 0
+        count += tokenize(d, p, cut, classes, th[at:], ts[at:], te[at:], state, spans)
+        if cut == e:
+            return count
+        p = cut
+
+
 @njit(cache=True, nogil=True)
 def tokenize_spans(d, starts, ends, classes, piece=PIECE_BYTES):  # type: ignore[no-untyped-def]
     """`tokenize` over every text ``d[starts[k]:ends[k]]``, as CSR: (hashes, byte starts,
     byte ends into ``d``, token offsets); text k's tokens are ``tok_off[k]:tok_off[k+1]``.
 
-    Two passes: the first counts each text's tokens (no spans, in scratch for a piece of
-    at most ``piece`` bytes: `piece_end`), the second cuts them into output arrays of exactly
-    that size. Growing the output to one token per byte of each text instead held 24 bytes
-    for every byte of a batch's documents with hits, several books at times: the rare batch
-    that did set a scan's peak memory, so the peak kept rising with the corpus (one thread:
-    +12-15% from 100 MB to 2 GB). The second pass costs little: few documents have hits.
-    The arrays are views: copy what is kept."""
+    Two passes, each over pieces of at most ``piece`` bytes (`_tokenize_pieces`): the first
+    counts each text's tokens (no spans, in scratch for one piece), the second cuts them
+    into output arrays of exactly that size. Growing the output to one token per byte of
+    each text instead held 24 bytes for every byte of a batch's documents with hits, several
+    books at times: the rare batch that did set a scan's peak memory, so the peak kept rising
+    with the corpus (one thread: +12-15% from 100 MB to 2 GB). The second pass costs little:
+    few documents have hits. The arrays are views: copy what is kept."""
     th, ts, te, state = token_buffers(min(longest_text(starts, ends), piece) + 2, spans=False)
     tok_off = np.zeros(len(starts) + 1, dtype=np.int64)
     for k in range(len(starts)):
-        count = 0
-        p = starts[k]
-        while True:  # counted a piece at a time (`piece_end`), in bounded scratch
-            cut = piece_end(d, p, ends[k], piece, classes)
-            count += tokenize(d, p, cut, classes, th, ts, te, state, spans=False)
-            if cut == ends[k]:
-                break
-            p = cut
+        count = _tokenize_pieces(d, starts[k], ends[k], classes, piece, th, ts, te, state, False)
         tok_off[k + 1] = tok_off[k] + count
     used = tok_off[-1]
     # one slot past the last token: `tokenize` writes the slot after a text's tokens
     th = np.empty(used + 1, dtype=np.uint64)
     ts = np.empty(used + 1, dtype=np.int64)
     te = np.empty(used + 1, dtype=np.int64)
-    state = np.empty(np.max(tok_off[1:] - tok_off[:-1]) + 1 if len(starts) else 1, np.uint64)
     for k in range(len(starts)):
         base = tok_off[k]
-        tokenize(d, starts[k], ends[k], classes, th[base:], ts[base:], te[base:], state)
+        _tokenize_pieces(
+            d, starts[k], ends[k], classes, piece, th[base:], ts[base:], te[base:], state, True
+        )
     return th[:used], ts[:used], te[:used], tok_off
 
 

@@ -573,8 +573,8 @@ def find_kernel(  # type: ignore[no-untyped-def]
                         break
             if cut == ends[k]:
                 break
-            # the pattern ending first in the next piece may start in the last most - 1
-            # code points of this one: they are looked at again (`last` reports it once)
+            # a pattern that ends in the next piece may start in this one's last most - 1
+            # code points: they are looked at again (`last` reports a pattern once)
             c0 = max(0, n - (most - 1))
             for i in range(c0, n):
                 stream[w + i - c0] = stream[w + i]
