@@ -43,12 +43,7 @@ from contam.config import NormConfig
 from contam.folding import SEGMENT_ROWS, Folded, FoldTable, first_alike, fold_room
 from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
-from contam.normalize import (
-    char_classes,
-    normalize_full,
-    normalize_with_offsets,
-    pack,
-)
+from contam.normalize import char_classes, normalize_full, normalize_utf8, original_spans, pack
 from contam.prefetch import read_ahead
 from contam.records import DocBatch
 from contam.shingles import (
@@ -338,12 +333,11 @@ class Matcher:
         lk = self.lookup
         found = confirm(batch.texts, candidates, lk.substrings.strings)[:, 1]
         gpt4 = np.unique(np.column_stack([lk.sub_item[found], lk.sub_part[found]]), axis=0)
-        normalized: dict[int, bytes] = {}  # documents normalized whole, in Python
+        normalized: dict[int, bytes] = {}  # documents normalized in Python
         if joined.any():
             redo = np.flatnonzero(joined)
             for k in redo.tolist():
-                text = normalize_full(batch.texts[k], self.norm)
-                normalized[k] = text.encode("utf-8", "surrogatepass")
+                normalized[k] = normalize_utf8(batch.texts[k], self.norm, self.piece)
             hits, doc_tokens = self._rematch(
                 hits, doc_tokens, redo, [normalized[k] for k in redo.tolist()]
             )
@@ -356,37 +350,20 @@ class Matcher:
 
         aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
         # Offsets: only documents with an aligned span need their characters mapped.
-        char_maps: dict[int, tuple[I64, I64]] = {}  # of documents normalized in Python
-        again = False
-        for doc in np.unique(aligned.chains[:, C_DOC]).tolist():
-            if doc not in normalized:
-                continue  # folded: mapped below
-            text = batch.texts[doc]
-            pieces, piece_starts, piece_ends = normalize_with_offsets(text, self.norm)
-            piecewise = pieces.encode("utf-8", "surrogatepass")
-            if piecewise != final(doc):
-                # Rare composing sequences normalize differently piecewise: match the doc
-                # again on the piecewise text so its offsets are exact.
-                hits, doc_tokens = self._rematch(hits, doc_tokens, np.array([doc]), [piecewise])
-                normalized[doc] = piecewise
-                again = True
-            char_of_byte = _char_of_byte(piecewise)
-            char_maps[doc] = (piece_starts[char_of_byte], piece_ends[char_of_byte])
-        if again:
-            hit_docs = np.unique(hits[:, H_DOC])
-            aligned, near = self._align(hits, hit_docs, [final(k) for k in hit_docs.tolist()])
         chains = aligned.chains
         for doc in np.unique(chains[:, C_DOC]).tolist():
             if batch.chars[doc] == ends[doc] - starts[doc]:
                 continue  # ASCII, one byte a character: byte offsets are char offsets
             rows = np.flatnonzero(chains[:, C_DOC] == doc)
-            first, last = chains[rows, C_B0], chains[rows, C_B1] - 1  # bytes
-            if doc in char_maps:
-                char_start, char_end = char_maps[doc]
-                chains[rows, C_B0], chains[rows, C_B1] = char_start[first], char_end[last]
+            first_byte, last_byte = chains[rows, C_B0], chains[rows, C_B1] - 1
+            if doc in normalized:
+                chains[rows, C_B0], chains[rows, C_B1] = original_spans(
+                    batch.texts[doc], self.norm, first_byte, last_byte, self.piece
+                )
                 continue
             # folded: the character of each byte; a span ends one past its last's
-            at = self.fold.char_at(data, starts[doc], ends[doc], np.concatenate([first, last]))
+            both = np.concatenate([first_byte, last_byte])
+            at = self.fold.char_at(data, starts[doc], ends[doc], both)
             chains[rows, C_B0], chains[rows, C_B1] = at[: len(rows)], at[len(rows) :] + 1
         tokens = int(doc_tokens.sum())
         return BatchMatches(
@@ -534,9 +511,3 @@ def _joined_passes(parts: list[tuple[int, FirstPass]]) -> FirstPass:
     )
     probed = (np.concatenate(hits), np.concatenate(tokens))
     return folded, probed, np.concatenate(candidates)
-
-
-def _char_of_byte(text: bytes) -> I64:
-    """Char index of every byte of UTF-8 ``text``: the count of lead bytes up to it, less 1."""
-    lead = (np.frombuffer(text, dtype=np.uint8) & 0xC0) != 0x80
-    return np.cumsum(lead) - 1

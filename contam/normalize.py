@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache, wraps
 from typing import Any
 
@@ -27,7 +27,11 @@ from contam.config import NormConfig, cache_root
 SEP, WORD, CJK = 0, 1, 2
 
 #: Bump when a table's definition below changes, so copies cached on disk are recomputed.
-TABLES_VERSION = 1
+TABLES_VERSION = 2
+
+#: Characters of a long text normalized at once (about): `normalize_with_offsets` holds some
+#: 80 bytes of temporaries a character, so one huge record is taken a piece at a time.
+PIECE_CHARS = 1 << 18
 
 # Han ideographs (URO, extensions A-H, compatibility), kana and the iteration mark 々.
 _CJK_RANGES = (
@@ -94,15 +98,49 @@ def normalize_full(text: str, config: NormConfig) -> str:
     return text
 
 
+def normalize_utf8(text: str, config: NormConfig, piece: int = PIECE_CHARS) -> bytes:
+    """`normalize_full` of ``text`` as UTF-8, taken `safe_pieces` of ``piece`` characters at a
+    time: the same bytes, without the whole text's NFKC copies at once."""
+    return b"".join(
+        normalize_full(text[a:b], config).encode("utf-8", "surrogatepass")
+        for a, b in safe_pieces(text, piece)
+    )
+
+
+def safe_pieces(text: str, piece: int = PIECE_CHARS) -> Iterator[tuple[int, int]]:
+    """Character ranges ``[a, b)`` of about ``piece`` characters that cover ``text``, each cut
+    before a character that is not one of the `joiners`.
+
+    Such a character has a normalization boundary before it: NFKC, and case folding then
+    NFKC, of the ranges one by one concatenate to those of the whole text (case folding maps
+    each character alone, and a test checks that no non-joiner folds to a joiner). A run of
+    joiners longer than ``piece`` stays in one range.
+    """
+    table = joiners()
+    a = 0
+    while a < len(text):
+        b = a + piece
+        while b < len(text):  # to the first non-joiner from ``b`` on
+            window = text[b : b + 4096].encode("utf-32-le", "surrogatepass")
+            free = np.flatnonzero(~table[np.frombuffer(window, dtype=np.uint32)])
+            if len(free):
+                b += int(free[0])
+                break
+            b += len(window) // 4
+        b = min(b, len(text))
+        yield a, b
+        a = b
+
+
 def normalize_with_offsets(
     text: str, config: NormConfig
 ) -> tuple[str, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Normalize piecewise, keeping where each output character came from.
+    """`normalize_full`, keeping where each output character came from.
 
-    The text is cut before every character that cannot join the one before it under NFKC
-    (see `joiners`), each piece is normalized alone, and output character ``k`` maps to the
-    original span ``[starts[k], ends[k])``. Callers compare the result with `normalize` and
-    fall back to matching this output should they ever differ.
+    The text is cut before every character that is not one of the `joiners`, each piece is
+    normalized alone, and output character ``k`` maps to the original span
+    ``[starts[k], ends[k])``. Each cut is a normalization boundary (`safe_pieces`), so the
+    pieces' outputs join to `normalize_full` of the whole text.
 
     Example:
         >>> s, a, b = normalize_with_offsets("Ｆ-x", NormConfig())
@@ -124,8 +162,8 @@ def normalize_with_offsets(
     single = np.flatnonzero(piece_end - piece_start == 1)
     single = single[~_unchanged(config)[codes[piece_start[single]]]]
     distinct, inverse = np.unique(codes[piece_start[single]], return_inverse=True)
-    outs = [normalize(chr(c), config) for c in distinct.tolist()]
-    outs += [normalize(text[a:b], config) for a, b in zip(
+    outs = [normalize_full(chr(c), config) for c in distinct.tolist()]
+    outs += [normalize_full(text[a:b], config) for a, b in zip(
         piece_start[longer].tolist(), piece_end[longer].tolist(), strict=True)]  # fmt: skip
     entry = np.full(len(piece_start), -1, dtype=np.int64)
     entry[single] = inverse.ravel()
@@ -144,6 +182,37 @@ def normalize_with_offsets(
     out[~own] = entry_codes[entry_ptr[entry[piece[~own]]] + within[~own]]
     normalized = out.tobytes().decode("utf-32-le", "surrogatepass")
     return normalized, piece_start[piece], piece_end[piece]
+
+
+def original_spans(
+    text: str,
+    config: NormConfig,
+    first: npt.NDArray[np.int64],
+    last: npt.NDArray[np.int64],
+    piece: int = PIECE_CHARS,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Where spans of ``normalize_utf8(text)`` came from: for spans whose first and last
+    bytes are ``first[i]`` and ``last[i]``, the original character offsets (start of the
+    first's character, end of the last's).
+
+    The text is taken `safe_pieces` at a time; only pieces that hold one of the bytes are
+    normalized with offsets, so memory stays bounded by a piece whatever the text's length.
+    """
+    wanted = np.concatenate([first, last])
+    found = np.zeros(len(wanted), dtype=np.int64)
+    base = 0  # normalized bytes before this piece
+    for a, b in safe_pieces(text, piece):
+        size = len(normalize_full(text[a:b], config).encode("utf-8", "surrogatepass"))
+        inside = np.flatnonzero((wanted >= base) & (wanted < base + size))
+        if len(inside):
+            normalized, starts, ends = normalize_with_offsets(text[a:b], config)
+            lead = np.frombuffer(normalized.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+            char_of_byte = np.cumsum((lead & 0xC0) != 0x80) - 1
+            chars = char_of_byte[wanted[inside] - base]
+            is_first = inside < len(first)
+            found[inside] = a + np.where(is_first, starts[chars], ends[chars])
+        base += size
+    return found[: len(first)], found[len(first) :]
 
 
 def disk_cached(build: Callable[..., npt.NDArray[Any]]) -> Callable[..., npt.NDArray[Any]]:
@@ -175,11 +244,11 @@ def disk_cached(build: Callable[..., npt.NDArray[Any]]) -> Callable[..., npt.NDA
 @lru_cache(maxsize=4)
 @disk_cached
 def _unchanged(config: NormConfig) -> npt.NDArray[np.bool_]:
-    """Code points that `normalize` leaves as they are, alone."""
+    """Code points that `normalize_full` leaves as they are, alone."""
     table = np.ones(0x110000, dtype=np.bool_)
     for cp in range(0x30000):
         c = chr(cp)
-        if not c.isascii() and normalize(c, config) != c:
+        if not c.isascii() and normalize_full(c, config) != c:
             table[cp] = False
     for cp in range(ord("A"), ord("Z") + 1):
         table[cp] = not config.casefold

@@ -76,6 +76,21 @@ def test_jamo_item_found_in_its_own_copy(tmp_path: Path) -> None:
     assert [(c[C_ITEM], c[C_B0], c[C_B1]) for c in chains.tolist()] == [(0, 1, 1 + len(text))]
 
 
+@pytest.mark.parametrize("piece", [1, 3, 1 << 18])
+def test_spans_of_a_document_normalized_in_python_are_its_characters(
+    tmp_path: Path, piece: int
+) -> None:
+    # e + combining acute composes to é: the document is normalized in Python, in pieces
+    # of ``piece`` characters, and its span maps back to its own characters
+    matcher = matcher_for(["café au lait please"], tmp_path, 2)
+    matcher.piece = piece
+    doc = "x\u0301 Ｃafe\u0301 au lait please!"
+    found = matcher.match(DocBatch.of_texts("s", ["d"], [1], [doc]))
+    spans = [(c[C_ITEM], c[C_B0], c[C_B1]) for c in found.aligned.chains.tolist()]
+    assert spans == [(0, 3, 23)]
+    assert doc[3:23] == "Ｃafe\u0301 au lait please"
+
+
 def _same_matches(a: BatchMatches, b: BatchMatches) -> bool:
     return (
         np.array_equal(a.hits[np.lexsort(a.hits.T[::-1])], b.hits[np.lexsort(b.hits.T[::-1])])
