@@ -35,7 +35,7 @@ from contam.fields import single_top_field
 from contam.rewrite import rewrite_shard
 from contam.scan import ScanResult, commit_name, resolve_benches
 from contam.scan import scan as scan_corpus
-from contam.shards import find_shards
+from contam.shards import find_shards, largest_first
 from contam.workers import Report, run_forked
 
 MODES = ("drop-doc", "cut-span")
@@ -162,7 +162,9 @@ def decontaminate(
             )
     info = {i["shard"]: i for i in scanned.run["shards"]}
     tasks = []
-    for shard, target in zip(shards, outputs, strict=True):
+    target_of = dict(zip(shards, outputs, strict=True))
+    for shard in largest_first(shards):
+        target = target_of[shard]
         i = info[str(shard)]
         done = _done_folder(meta, shard)
         if not done.is_dir():

@@ -58,7 +58,7 @@ from contam.report import (
     matches_table,
     merge_runs,
 )
-from contam.shards import ShardReader, find_shards
+from contam.shards import ShardReader, find_shards, largest_first
 from contam.workers import Report, reuse_freed_buffers, run_forked
 
 
@@ -253,6 +253,7 @@ def _run_shards(
     out: Path,
     progress: Callable[[int, int], None] | None,
 ) -> None:
+    todo = largest_first(todo)
     if config.engine == "ray":
         from contam.ray_engine import run_shards_ray
 

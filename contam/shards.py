@@ -83,6 +83,27 @@ def find_shards(paths: list[str]) -> list[Path]:
     return sorted(found.values())
 
 
+def largest_first(paths: list[Path]) -> list[Path]:
+    """The shards in the order workers should take them: biggest file first, name order
+    among equals. The last shards to start are then small ones, so no worker idles long
+    while another finishes a big one (the longest-processing-time-first rule).
+
+    Example:
+        >>> largest_first([Path("a.jsonl"), Path("b.jsonl")])  # doctest: +SKIP
+        [PosixPath('b.jsonl'), PosixPath('a.jsonl')]
+    """
+    return sorted(paths, key=lambda path: -_size(path))  # stable: names kept
+
+
+def _size(path: Path) -> int:
+    """The file's size; 0 when it cannot be read (gone since it was found: reading it will
+    say so)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _hidden(relative: Path) -> bool:
     """Whether a path found in a folder lies in, or is, a ``_`` or ``.`` file or folder."""
     return any(part.startswith(("_", ".")) for part in relative.parts)

@@ -374,20 +374,21 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(
     three_shards(tmp_path / "corpus")
     real = module.rewrite_shard
 
-    def killed_in_b(src: Path, dst: Path, *args: Any, **kw: Any) -> None:
+    def killed_in_a(src: Path, dst: Path, *args: Any, **kw: Any) -> None:
         real(src, dst, *args, **kw)  # the whole shard written to its temporary name
-        if src.name.startswith("b"):
+        if src.name.startswith("a"):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(module, "rewrite_shard", killed_in_b)
+    monkeypatch.setattr(module, "rewrite_shard", killed_in_a)
     with pytest.raises(KeyboardInterrupt):
         clean(tmp_path, tiny_bench, tiny_config, "cut-span", margin=0)
     out = tmp_path / "out"
-    # a.jsonl was finished and committed; b never got its final name, c was not begun
+    # largest first: c.parquet (1,225 bytes) was finished and committed; a.jsonl (232) never
+    # got its final name; b.jsonl.zst (154) was not begun
+    assert (out / "c.parquet").is_file() and not (out / "a.jsonl").exists()
     assert sorted(files_of(out / "b")) == []
-    assert (out / "a.jsonl").is_file() and not (out / "c.parquet").exists()
-    assert [p.name.split("-")[0] for p in (out / "_contam" / "done").iterdir()] == ["a.jsonl"]
-    (out / "b" / ".b.jsonl.zst.99999.tmp").write_bytes(b"half a shard")  # as a SIGKILL leaves it
+    assert [p.name.split("-")[0] for p in (out / "_contam" / "done").iterdir()] == ["c.parquet"]
+    (out / ".a.jsonl.99999.tmp").write_bytes(b"half a shard")  # as a SIGKILL leaves it
 
     monkeypatch.setattr(module, "rewrite_shard", real)
     with pytest.raises(Exception, match="already holds a decontaminated corpus; pass --resume"):
@@ -395,7 +396,7 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(
     resumed = ScanConfig(ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, resume=True)
     clean(tmp_path, tiny_bench, resumed, "cut-span", margin=0)
     clean(tmp_path, tiny_bench, tiny_config, "cut-span", out="whole", margin=0)
-    assert outputs(out) == outputs(tmp_path / "whole")
+    assert outputs(out) == outputs(tmp_path / "whole")  # the half shard is gone too
     assert sorted(files_of(out / "b")) == ["b.jsonl.zst"]
 
 

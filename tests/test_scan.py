@@ -232,13 +232,13 @@ def test_killed_scan_resumes_without_loss_or_double_count(
     real = scan_module.scan_shard
     scanned: list[str] = []
 
-    def killed_on_b(path: Path, *args: Any) -> ShardCommit:
-        if path.name == "b.jsonl":
+    def killed_on_a(path: Path, *args: Any) -> ShardCommit:
+        if path.name == "a.jsonl":
             raise KeyboardInterrupt
         scanned.append(path.name)
         return real(path, *args)
 
-    monkeypatch.setattr(scan_module, "scan_shard", killed_on_b)
+    monkeypatch.setattr(scan_module, "scan_shard", killed_on_a)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path, tiny_bench, tiny_config, out="killed")
     assert json.loads((tmp_path / "killed" / "run.json").read_text())["status"] == "running"
@@ -253,8 +253,25 @@ def test_killed_scan_resumes_without_loss_or_double_count(
         run(tmp_path, tiny_bench, tiny_config, out="killed")
     resumed = ScanConfig(ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, resume=True)
     assert run(tmp_path, tiny_bench, resumed, out="killed") == report
-    assert scanned == ["a.jsonl", "b.jsonl"]  # a once before the kill, b once after
+    assert scanned == ["b.jsonl", "a.jsonl"]  # b (the larger) once before the kill, a after
     assert not (tmp_path / "killed" / "shards" / "half-written.tmp").exists()
+
+
+def test_shards_are_scanned_largest_first(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    corpus = tiny_corpus(tmp_path / "corpus")
+    write_jsonl(corpus / "c.jsonl", [{"id": "d6", "text": D1 + " " + D3}] * 9)  # the largest
+    real = scan_module.scan_shard
+    scanned: list[str] = []
+
+    def recording(path: Path, *args: Any) -> ShardCommit:
+        scanned.append(path.name)
+        return real(path, *args)
+
+    monkeypatch.setattr(scan_module, "scan_shard", recording)
+    run(tmp_path, tiny_bench, replace(tiny_config, threads=1))
+    assert scanned == ["c.jsonl", "b.jsonl", "a.jsonl"]  # 1,044, 153 and 128 bytes
 
 
 def test_resume_refuses_other_settings(

@@ -12,7 +12,7 @@ import pytest
 import zstandard
 
 from contam.errors import RecordError, ShardError
-from contam.shards import READ_CHUNK, ShardReader, find_shards
+from contam.shards import READ_CHUNK, ShardReader, find_shards, largest_first
 
 DOCS = [
     {"id": "a", "text": "first doc"},
@@ -111,6 +111,13 @@ def test_find_shards_errors(tmp_path: Path, spec: str, message: str) -> None:
     with pytest.raises(ShardError) as err:
         find_shards([str(tmp_path / spec)])
     assert str(err.value).startswith(message.format(tmp_path / spec))
+
+
+def test_largest_first_keeps_name_order_among_equal_sizes(tmp_path: Path) -> None:
+    for name, size in [("a", 5), ("b", 9), ("c", 5), ("d", 0), ("e", 9)]:
+        (tmp_path / f"{name}.jsonl").write_bytes(b"x" * size)
+    paths = find_shards([str(tmp_path)])
+    assert [p.stem for p in largest_first(paths)] == ["b", "e", "a", "c", "d"]
 
 
 # reading
