@@ -201,7 +201,10 @@ def original_spans(
     wanted = np.concatenate([first, last])
     found = np.zeros(len(wanted), dtype=np.int64)
     base = 0  # normalized bytes before this piece
+    beyond = int(wanted.max()) + 1 if len(wanted) else 0  # no byte wanted from here on
     for a, b in safe_pieces(text, piece):
+        if base >= beyond:
+            break
         size = len(normalize_full(text[a:b], config).encode("utf-8", "surrogatepass"))
         inside = np.flatnonzero((wanted >= base) & (wanted < base + size))
         if len(inside):
