@@ -166,13 +166,16 @@ def run_scan(
     engine: str = "local",
     address: str | None = None,
     threads: int | None = None,
+    setup: str = "",
 ) -> dict[str, float]:
     """Scan in a child process; report wall time and the child's peak RSS. ``max_gap`` 0 is
-    exact matching (no chains across edits, no MinHash windows)."""
+    exact matching (no chains across edits, no MinHash windows). ``setup``: lines of code the
+    child runs before the scan (an A/B harness's switch)."""
     code = (
         "import resource, sys, time, contam\n"
         "from pathlib import Path\n"
-        f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
+        + setup
+        + f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
         f" index_dir=Path({str(index_dir)!r}), workers={workers}, max_gap={max_gap},"
         f" engine={engine!r}, address={address!r}, threads={threads!r},"
         " quiet=True)\n"

@@ -21,11 +21,14 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scan_throughput import SHARED, build_corpus, run_child
+from scan_throughput import BENCH_SETS, MAX_GAP, build_corpus, run_scan
 
 SMALL, BIG = 64 << 20, 512 << 20
 #: Ways to run 2 tasks at once: (workers, threads per worker).
 SLOTS = [(2, 1), (1, 2)]
+#: The child's switch back to name order: `contam.scan` takes shards as `largest_first` gives
+#: them (the module, not the function `contam.scan` that shadows it).
+NAME_ORDER = "import importlib\nimportlib.import_module('contam.scan').largest_first = list\n"
 
 
 def uneven_corpus(folder: Path) -> int:
@@ -43,24 +46,13 @@ def uneven_corpus(folder: Path) -> int:
     return written
 
 
-def timed_scan(corpus: Path, out: Path, index_dir: Path, workers: int, threads: int,
-               name_order: bool) -> float:  # fmt: skip
+def timed_scan(corpus: Path, work: Path, workers: int, threads: int, name_order: bool) -> float:
     """Seconds of one exact scan against MMLU + GSM8K + HumanEval in a fresh process."""
-    code = (
-        "import importlib, time, contam\n"
-        "from pathlib import Path\n"
-        # the module, not the function `contam.scan` that shadows it
-        + ("importlib.import_module('contam.scan').largest_first = list\n" if name_order else "")
-        + f"cfg = contam.ScanConfig(bench_dir=Path({str(SHARED / 'benchmarks')!r}),"
-        f" index_dir=Path({str(index_dir)!r}), workers={workers}, threads={threads},"
-        " max_gap=0, quiet=True)\n"
-        "t = time.perf_counter()\n"
-        f"contam.scan({str(corpus)!r}, ['mmlu', 'gsm8k', 'humaneval'], {str(out)!r}, cfg)\n"
-        "print(time.perf_counter() - t)\n"
-    )
-    seconds = float(run_child(code))
-    shutil.rmtree(out, ignore_errors=True)
-    return seconds
+    took = run_scan(
+        corpus, work / "out", workers, work / "indexes", BENCH_SETS["three"], MAX_GAP["exact"],
+        threads=threads, setup=NAME_ORDER if name_order else "",
+    )  # fmt: skip
+    return took["seconds"]
 
 
 def main() -> None:
@@ -72,16 +64,15 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     corpus = work / "corpus-uneven"
     size = uneven_corpus(corpus)
-    index_dir = work / "indexes"
-    timed_scan(corpus, work / "out-warm", index_dir, 1, 2, False)  # index build, caches
+    timed_scan(corpus, work, 1, 2, False)  # index build, caches
     print(f"corpus: {size / 1e6:,.0f} MB of JSONL in 8 x 64 MB + 1 x 512 MB shards")
     print("| workers x threads | name order | largest first | ratio |")
     print("|---|---|---|---|")
     for workers, threads in SLOTS:
         named, largest = [], []
         for _ in range(args.rounds):
-            named.append(timed_scan(corpus, work / "out", index_dir, workers, threads, True))
-            largest.append(timed_scan(corpus, work / "out", index_dir, workers, threads, False))
+            named.append(timed_scan(corpus, work, workers, threads, True))
+            largest.append(timed_scan(corpus, work, workers, threads, False))
         a, b = min(named), min(largest)
         print(f"| {workers} x {threads} | {a:.1f} s, {size / 1e6 / a:.0f} MB/s "
               f"| {b:.1f} s, {size / 1e6 / b:.0f} MB/s | {a / b:.2f}x |")  # fmt: skip
