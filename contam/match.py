@@ -43,7 +43,7 @@ from contam.config import NormConfig
 from contam.folding import SEGMENT_ROWS, Folded, FoldTable, first_alike, fold_room
 from contam.lookup import Lookup
 from contam.minhash import MinHashConfig, NearDupIndex, windows_around
-from contam.normalize import char_classes, normalize_full, normalize_utf8, original_spans, pack
+from contam.normalize import char_classes, normalize_full, normalize_pieces, original_spans, pack
 from contam.prefetch import read_ahead
 from contam.records import DocBatch
 from contam.shingles import (
@@ -334,10 +334,14 @@ class Matcher:
         found = confirm(batch.texts, candidates, lk.substrings.strings)[:, 1]
         gpt4 = np.unique(np.column_stack([lk.sub_item[found], lk.sub_part[found]]), axis=0)
         normalized: dict[int, bytes] = {}  # documents normalized in Python
+        sizes: dict[int, list[int]] = {}  # and the bytes of each of their pieces
         if joined.any():
             redo = np.flatnonzero(joined)
             for k in redo.tolist():
-                normalized[k] = normalize_utf8(batch.texts[k], self.norm, self.piece)
+                pieces = normalize_pieces(batch.texts[k], self.norm, self.piece)
+                sizes[k] = [len(p) for p in pieces]
+                normalized[k] = b"".join(pieces)
+                del pieces
             hits, doc_tokens = self._rematch(
                 hits, doc_tokens, redo, [normalized[k] for k in redo.tolist()]
             )
@@ -358,7 +362,7 @@ class Matcher:
             first_byte, last_byte = chains[rows, C_B0], chains[rows, C_B1] - 1
             if doc in normalized:
                 chains[rows, C_B0], chains[rows, C_B1] = original_spans(
-                    batch.texts[doc], self.norm, first_byte, last_byte, self.piece
+                    batch.texts[doc], self.norm, first_byte, last_byte, sizes[doc], self.piece
                 )
                 continue
             # folded: the character of each byte; a span ends one past its last's

@@ -98,13 +98,14 @@ def normalize_full(text: str, config: NormConfig) -> str:
     return text
 
 
-def normalize_utf8(text: str, config: NormConfig, piece: int = PIECE_CHARS) -> bytes:
-    """`normalize_full` of ``text`` as UTF-8, taken `safe_pieces` of ``piece`` characters at a
-    time: the same bytes, without the whole text's NFKC copies at once."""
-    return b"".join(
+def normalize_pieces(text: str, config: NormConfig, piece: int = PIECE_CHARS) -> list[bytes]:
+    """`normalize_full` of each of the `safe_pieces` of ``piece`` characters of ``text``, as
+    UTF-8: joined, the whole text's bytes, without the whole text's NFKC copies at once; their
+    lengths are what `original_spans` needs to find a byte's piece."""
+    return [
         normalize_full(text[a:b], config).encode("utf-8", "surrogatepass")
         for a, b in safe_pieces(text, piece)
-    )
+    ]
 
 
 def safe_pieces(text: str, piece: int = PIECE_CHARS) -> Iterator[tuple[int, int]]:
@@ -189,23 +190,20 @@ def original_spans(
     config: NormConfig,
     first: npt.NDArray[np.int64],
     last: npt.NDArray[np.int64],
+    sizes: list[int],
     piece: int = PIECE_CHARS,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Where spans of ``normalize_utf8(text)`` came from: for spans whose first and last
-    bytes are ``first[i]`` and ``last[i]``, the original character offsets (start of the
-    first's character, end of the last's).
+    """Where spans of the joined `normalize_pieces` of ``text`` came from: for spans whose first
+    and last bytes are ``first[i]`` and ``last[i]``, the original character offsets (start of
+    the first's character, end of the last's). ``sizes`` are the pieces' byte lengths.
 
-    The text is taken `safe_pieces` at a time; only pieces that hold one of the bytes are
-    normalized with offsets, so memory stays bounded by a piece whatever the text's length.
+    Only the pieces that hold one of the bytes are normalized again, with offsets, so memory
+    stays bounded by a piece whatever the text's length.
     """
     wanted = np.concatenate([first, last])
     found = np.zeros(len(wanted), dtype=np.int64)
     base = 0  # normalized bytes before this piece
-    beyond = int(wanted.max()) + 1 if len(wanted) else 0  # no byte wanted from here on
-    for a, b in safe_pieces(text, piece):
-        if base >= beyond:
-            break
-        size = len(normalize_full(text[a:b], config).encode("utf-8", "surrogatepass"))
+    for (a, b), size in zip(safe_pieces(text, piece), sizes, strict=True):
         inside = np.flatnonzero((wanted >= base) & (wanted < base + size))
         if len(inside):
             normalized, starts, ends = normalize_with_offsets(text[a:b], config)

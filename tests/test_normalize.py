@@ -13,7 +13,7 @@ from contam.normalize import (
     joiners,
     normalize,
     normalize_full,
-    normalize_utf8,
+    normalize_pieces,
     normalize_with_offsets,
     original_spans,
     safe_pieces,
@@ -108,7 +108,7 @@ def test_normalizing_in_pieces_equals_the_whole(text: str, piece: int) -> None:
     assert all(not joiners()[ord(text[a])] for a, _ in cuts[1:])
     assert all(b - a >= piece for a, b in cuts[:-1])
     whole = normalize_full(text, NORM)
-    assert normalize_utf8(text, NORM, piece) == whole.encode("utf-8", "surrogatepass")
+    assert b"".join(normalize_pieces(text, NORM, piece)) == whole.encode("utf-8", "surrogatepass")
 
 
 def test_pieces_cut_after_a_run_of_joiners() -> None:
@@ -127,7 +127,8 @@ def test_original_spans_equal_the_whole_text_offsets(text: str, piece: int, data
     count = data.draw(st.integers(1, 5))
     offsets = st.lists(st.integers(0, len(encoded) - 1), min_size=count, max_size=count)
     first, last = np.array(data.draw(offsets)), np.array(data.draw(offsets))
-    got_start, got_end = original_spans(text, NORM, first, last, piece)
+    sizes = [len(p) for p in normalize_pieces(text, NORM, piece)]
+    got_start, got_end = original_spans(text, NORM, first, last, sizes, piece)
     assert got_start.tolist() == [starts[char_of[k]] for k in first.tolist()]
     assert got_end.tolist() == [ends[char_of[k]] for k in last.tolist()]
 
@@ -135,9 +136,10 @@ def test_original_spans_equal_the_whole_text_offsets(text: str, piece: int, data
 def test_original_spans_by_hand() -> None:
     # "Ｆé" + "ﬁ" + "x": é decomposed (e + U+0301) is one piece; ﬁ gives two characters
     text = "\uff21e\u0301\ufb01x"
-    assert normalize_utf8(text, NORM, 1) == "aéfix".encode()  # a, é (2 bytes), f, i, x
+    pieces = normalize_pieces(text, NORM, 1)
+    assert pieces == [b"a", "é".encode(), b"fi", b"x"]  # bytes a, é (2 bytes), f, i, x
     first = np.array([0, 1, 3, 4, 5])  # a, é, f, i, x
     last = np.array([0, 2, 3, 4, 5])
-    got_start, got_end = original_spans(text, NORM, first, last, 1)
+    got_start, got_end = original_spans(text, NORM, first, last, [1, 2, 2, 1], 1)
     assert got_start.tolist() == [0, 1, 3, 3, 4]
     assert got_end.tolist() == [1, 3, 4, 4, 5]
