@@ -11,7 +11,7 @@ import glob
 import gzip
 import hashlib
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -306,18 +306,26 @@ class ShardReader:
     def _parsed_lines(self, lines: list[bytes], numbers: list[int]) -> DocBatch:
         # the few lines `extract_lines` leaves, or every line when the text is nested or
         # joined from several fields
+        return self._records_batch(self._loaded(lines, numbers))
+
+    def _loaded(self, lines: list[bytes], numbers: list[int]) -> Iterator[tuple[Any, int]]:
+        """(record, line number) of each line that orjson reads; the others are bad, but for
+        blank lines."""
         loads = orjson.loads
-        kept: list[int] = []
-        doc_ids: list[str] = []
-        texts: list[str] = []
         for data, number in zip(lines, numbers, strict=True):
             try:
-                record = loads(data)
+                yield loads(data), number
             except orjson.JSONDecodeError as e:
                 if data.strip():
                     reason = "not valid UTF-8" if "UTF-8" in str(e) else f"invalid JSON ({e})"
                     self._bad(number, reason)
-                continue
+
+    def _records_batch(self, records: Iterable[tuple[Any, int]]) -> DocBatch:
+        """The documents of decoded ``(record, line number)`` pairs (`_doc`)."""
+        kept: list[int] = []
+        doc_ids: list[str] = []
+        texts: list[str] = []
+        for record, number in records:
             doc = self._doc(record, number)
             if doc is not None:
                 kept.append(doc[0])
@@ -348,17 +356,9 @@ class ShardReader:
             for group in range(pf.num_row_groups):  # a piece per row group
                 table = pf.read_row_group(group, columns=columns)
                 piece = self._arrow_piece(table, line)
-                if piece is None:
-                    numbers: list[int] = []
-                    doc_ids: list[str] = []
-                    texts: list[str] = []
-                    for offset, record in enumerate(table.to_pylist(), line + 1):
-                        doc = self._doc(record, offset)
-                        if doc is not None:
-                            numbers.append(doc[0])
-                            doc_ids.append(doc[1])
-                            texts.append(doc[2])
-                    piece = DocBatch.of_texts(str(self.path), doc_ids, numbers, texts)
+                if piece is None:  # row by row, as Python records
+                    numbered = ((row, n) for n, row in enumerate(table.to_pylist(), line + 1))
+                    piece = self._records_batch(numbered)
                 line += table.num_rows
                 yield piece
                 self._progress(size * (group + 1) // max(1, pf.num_row_groups))
