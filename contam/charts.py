@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from contam.config import PRESET_NAMES
 from contam.markup import escape, percent
+from contam.results import rates_by_bench
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -62,7 +63,7 @@ def rates_chart(benches: list[BenchKey], rates: list[dict[str, Any]], focus: str
     """
     import numpy as np
 
-    rate_of = {(r["bench"], r["split"], r["preset"]): r for r in rates}
+    by_bench = rates_by_bench(rates)
     bar_height = 0.15
     with figure_of(10, 0.9 + 0.85 * len(benches)) as fig:
         ax = fig.subplots()
@@ -71,7 +72,7 @@ def rates_chart(benches: list[BenchKey], rates: list[dict[str, Any]], focus: str
         span = peak * 100 or 1.0
         for k, preset in enumerate(PRESET_NAMES):
             ys = centers + (k - 2) * bar_height
-            bench_rates = [rate_of.get((*key, preset)) for key in benches]
+            bench_rates = [by_bench.get(key, {}).get(preset) for key in benches]
             values = [100 * float(r["contaminated_fraction"]) if r else 0.0 for r in bench_rates]
             is_focus = preset == focus
             ax.barh(

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from contam.charts import rates_chart
 from contam.config import ScanConfig
 from contam.excerpts import DocRequest, document_texts, read_lines
 from contam.highlight import excerpt_html
@@ -96,6 +97,18 @@ def test_highlights_and_numbers(tiny_report: ScanReport, tmp_path: Path) -> None
     assert "4 contaminated items under the <b>contam</b> definition" in page
     # the overlap chart: 4 items with a span, all at or above 0.5
     assert "tiny · custom: 4 items with a span, 4 at or above 0.5" in page
+
+
+def test_rates_chart_labels_each_bench_and_definition() -> None:
+    rows = [
+        {"bench": b, "split": "test", "preset": p, "contaminated_fraction": f, "contaminated": n}
+        for b, p, f, n in [("a", "gpt3", 0.5, 2), ("a", "palm", 0.25, 1), ("b", "gpt3", 0.1, 3)]
+    ]
+    svg = rates_chart([("a", "test"), ("b", "test")], rows, "gpt3")
+    labels = re.findall(r">([^<>]*)</text>", svg)
+    bars = labels[labels.index("b · test") + 1 : labels.index("contam")]
+    # per definition (contam, gpt3, palm, llama2, gpt4), bench a then b; none reads 0
+    assert bars == ["0", "0", "2  (50.00%)", "3  (10.00%)", "1  (25.00%)", "0", "0", "0", "0", "0"]
 
 
 def test_self_contained_and_escaped(tiny_report: ScanReport, tmp_path: Path) -> None:
