@@ -74,6 +74,7 @@ def start_local_runtime(cpus: int) -> None:
         ray_constants.ENABLE_RAY_CLUSTER = False
     try:
         ray.init(
+            address="local",  # a new runtime even where a cluster runs (`ray start`)
             num_cpus=cpus,
             include_dashboard=False,
             logging_level=logging.ERROR,

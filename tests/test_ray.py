@@ -48,7 +48,17 @@ def import_ray() -> ModuleType:
 @pytest.fixture(scope="module")
 def ray_runtime() -> Any:
     ray = import_ray()
-    start_local_runtime(2)
+    # as on a machine where a cluster runs (`ray start` names it to ray.init so): the scan's
+    # own runtime must still start, not join it, nor fail on num_cpus
+    saved = os.environ.get("RAY_ADDRESS")
+    os.environ["RAY_ADDRESS"] = "127.0.0.1:9"
+    try:
+        start_local_runtime(2)
+    finally:
+        if saved is None:
+            del os.environ["RAY_ADDRESS"]
+        else:
+            os.environ["RAY_ADDRESS"] = saved
     yield ray
     ray.shutdown()
 
