@@ -29,7 +29,7 @@ from typing import Any
 
 from contam._version import __version__
 from contam.config import ScanConfig
-from contam.errors import ConfigError, ContamError
+from contam.errors import ConfigError, ContamError, first_line
 from contam.match import Matcher
 from contam.report import ShardCommit
 from contam.scan import commit_folder, scan_shard
@@ -101,7 +101,10 @@ def connect(address: str | None, cpus: int) -> bool:
     if ray.is_initialized():
         return False
     if address is None:
-        start_local_runtime(cpus)
+        try:
+            start_local_runtime(cpus)
+        except (RuntimeError, ConnectionError, TimeoutError, ValueError, OSError) as e:
+            raise ConfigError(f"cannot start Ray on this machine ({first_line(e)})") from None
         return True
     try:
         ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from contam import ray_engine
 from contam.cli import cli
 from contam.config import ScanConfig
 from contam.errors import ConfigError, ShardError
@@ -275,6 +276,20 @@ def test_missing_ray_fails_early_with_the_install_line(
     )  # fmt: skip
     assert result.exit_code == 1
     assert result.output == f"Error: {INSTALL_LINE}\n"
+
+
+def test_a_runtime_that_cannot_start_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    ray = import_ray()
+
+    def refuse(cpus: int) -> None:
+        raise RuntimeError("Failed to start the GCS\n(a page of Ray's own log)")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray_engine, "start_local_runtime", refuse)
+    with pytest.raises(
+        ConfigError, match=r"^cannot start Ray on this machine \(Failed to start the GCS\)$"
+    ):
+        ray_engine.connect(None, 2)
 
 
 @pytest.mark.parametrize(
