@@ -35,7 +35,7 @@ from contam.fields import single_top_field
 from contam.rewrite import rewrite_shard
 from contam.scan import ScanResult, commit_name, resolve_benches
 from contam.scan import scan as scan_corpus
-from contam.shards import find_shards, largest_first
+from contam.shards import corpus_files, ignored_note, largest_first
 from contam.workers import Report, run_forked
 
 MODES = ("drop-doc", "cut-span")
@@ -129,7 +129,9 @@ def decontaminate(
     policy = _policy(config, mode, margin, max_pieces)
     out = Path(out)
     path_list = [paths] if isinstance(paths, str) else list(paths)
-    shards = find_shards(path_list)
+    shards, others = corpus_files(path_list)
+    if others and log is not None:
+        log(ignored_note(others))  # nor written to ``out``
     outputs = output_paths(shards, out)
     _check_out(out, path_list, shards, outputs)
     sources = resolve_benches(benches, config)

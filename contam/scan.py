@@ -58,7 +58,7 @@ from contam.report import (
     matches_table,
     merge_runs,
 )
-from contam.shards import ShardReader, find_shards, largest_first
+from contam.shards import ShardReader, corpus_files, ignored_note, largest_first
 from contam.workers import Report, reuse_freed_buffers, run_forked
 
 
@@ -163,7 +163,9 @@ def scan(
 
         import_ray()  # a missing extra fails before any index is built
     out = Path(out)
-    shard_paths = find_shards([paths] if isinstance(paths, str) else list(paths))
+    shard_paths, others = corpus_files([paths] if isinstance(paths, str) else list(paths))
+    if others and log is not None:
+        log(ignored_note(others))
     sources = resolve_benches(benches, config)
     todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
     runtime: AbstractContextManager[None] = nullcontext()

@@ -1,8 +1,9 @@
 """Corpus shards: find the files, stream their documents in bounded batches.
 
-Formats by file name: ``.jsonl`` / ``.json`` (one JSON object a line), the same with ``.gz`` or
-``.zst``, ``.parquet``, and ``.txt`` (the whole file is one document). Memory is bounded by
-the batch size, never by the shard.
+Formats by file name: ``.jsonl`` / ``.json`` / ``.ndjson`` (one JSON object a line), the same
+with ``.gz`` or ``.zst``, ``.parquet``, and ``.txt`` (the whole file is one document). Memory
+is bounded by the batch size for JSONL; a Parquet shard is read a row group at a time, and a
+``.txt`` shard whole.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
+import os
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,10 +34,15 @@ SUFFIXES = (
     ".json",
     ".json.gz",
     ".json.zst",
+    ".ndjson",
+    ".ndjson.gz",
+    ".ndjson.zst",
     ".parquet",
     ".txt",
 )
 READ_CHUNK = 1 << 22
+#: Name starts of the files and folders a folder walk skips.
+HIDDEN = ("_", ".")
 
 
 def shard_format(path: Path) -> str | None:
@@ -45,42 +52,80 @@ def shard_format(path: Path) -> str | None:
 
 
 def find_shards(paths: list[str]) -> list[Path]:
-    """Files, folders (recursive) and glob patterns -> sorted, distinct shard files.
+    """Files, folders (recursive) and glob patterns -> sorted, distinct shard files
+    (`corpus_files`, without the files it leaves out)."""
+    return corpus_files(paths)[0]
+
+
+def corpus_files(paths: list[str]) -> tuple[list[Path], list[Path]]:
+    """Files, folders (recursive) and glob patterns -> (sorted, distinct shard files; the
+    files found in folders or by patterns that are not shards, sorted, to tell the user).
 
     Files named explicitly must have a known format; folders contribute only the files that
     do. Within a folder, files and folders whose name starts with ``_`` or ``.`` are skipped
     (Hadoop's and Spark's ``_SUCCESS`` and ``_temporary``, and ``_contam/``, where
-    `decontaminate` keeps its reports); named explicitly, they count. Nothing found is an
+    `decontaminate` keeps its reports); named explicitly, they count. Links to folders are
+    followed, each folder walked once (a link back up is no loop). Nothing found is an
     error, so a typo never yields an empty, "clean" report.
 
     Example:
-        >>> find_shards(["corpus/"])  # doctest: +SKIP
-        [PosixPath('corpus/a.jsonl.zst'), PosixPath('corpus/sub/b.parquet')]
+        >>> shards, others = corpus_files(["corpus/"])  # doctest: +SKIP
+        >>> shards, others  # doctest: +SKIP
+        ([PosixPath('corpus/a.jsonl.zst'), PosixPath('corpus/sub/b.parquet')],
+         [PosixPath('corpus/notes.md')])
     """
     found: dict[Path, Path] = {}  # resolved path -> path as first given
+    ignored: dict[Path, Path] = {}
+    walked: set[tuple[int, int]] = set()  # (device, inode) of every folder walked
 
-    def add(candidates: list[Path]) -> None:
-        for f in candidates:
-            if f.is_dir():
-                add(sorted(c for c in f.rglob("*") if not _hidden(c.relative_to(f))))
-            elif f.is_file() and shard_format(f):
-                found.setdefault(f.resolve(), f)
+    def add(f: Path) -> None:
+        if f.is_dir():
+            walk(f)
+        elif f.is_file() and shard_format(f):
+            found.setdefault(f.resolve(), f)
+        else:  # another format, or a link to nothing
+            ignored.setdefault(f.absolute(), f)
+
+    def walk(folder: Path) -> None:
+        for root, dirs, files in os.walk(folder, followlinks=True):
+            info = os.stat(root)
+            if (info.st_dev, info.st_ino) in walked:
+                dirs.clear()
+                continue
+            walked.add((info.st_dev, info.st_ino))
+            dirs[:] = sorted(d for d in dirs if not d.startswith(HIDDEN))
+            for name in sorted(files):
+                if not name.startswith(HIDDEN):
+                    add(Path(root) / name)
 
     for spec in paths:
         p = Path(spec)
         if p.is_file() and not shard_format(p):
             raise ShardError(f"{p}: unknown shard format (known: {', '.join(SUFFIXES)})")
         if p.exists():
-            add([p])
+            add(p)
         elif glob.has_magic(spec):
-            add([Path(m) for m in sorted(glob.glob(spec, recursive=True))])
+            for match in sorted(glob.glob(spec, recursive=True)):
+                add(Path(match))
         else:
             raise ShardError(f"{spec}: no such file or folder")
     if not found:
         raise ShardError(
             f"no corpus shards found in {' '.join(paths)} (known: {', '.join(SUFFIXES)})"
         )
-    return sorted(found.values())
+    return sorted(found.values()), sorted(ignored.values())
+
+
+def ignored_note(ignored: list[Path]) -> str:
+    """One line naming the files `corpus_files` left out, for the log.
+
+    Example:
+        >>> ignored_note([Path("c/notes.md"), Path("c/x.jsonl.bz2")])
+        'not read, of no shard format: c/notes.md, c/x.jsonl.bz2 (2 files)'
+    """
+    names = ", ".join(str(p) for p in ignored[:5]) + (", ..." if len(ignored) > 5 else "")
+    count = f"{len(ignored)} file{'s' if len(ignored) != 1 else ''}"
+    return f"not read, of no shard format: {names} ({count})"
 
 
 def largest_first(paths: list[Path]) -> list[Path]:
@@ -104,11 +149,6 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _hidden(relative: Path) -> bool:
-    """Whether a path found in a folder lies in, or is, a ``_`` or ``.`` file or folder."""
-    return any(part.startswith(("_", ".")) for part in relative.parts)
 
 
 @dataclass(slots=True)

@@ -250,9 +250,14 @@ def test_shard_missing_on_a_node_stops_the_scan_even_with_skip_bad(
     """A shard the driver found but a worker cannot read means a node without the shared
     filesystem: not a bad shard to skip (and never retry on resume)."""
     tiny_corpus(tmp_path / "corpus")
-    found = scan_module.find_shards
+    found = scan_module.corpus_files
     gone = Path("corpus/gone.jsonl")
-    monkeypatch.setattr(scan_module, "find_shards", lambda specs: [*found(specs), gone])
+
+    def with_gone(specs: list[str]) -> tuple[list[Path], list[Path]]:
+        shards, others = found(specs)
+        return [*shards, gone], others
+
+    monkeypatch.setattr(scan_module, "corpus_files", with_gone)
     with pytest.raises(ConfigError, match=f"^{gone}: not found on Ray node 127.0.0.1; every"):
         run(tmp_path, tiny_bench, configs(tiny_config, engine="ray"), "out")
 

@@ -186,6 +186,22 @@ def test_two_workers_give_the_same_report(
     assert run(tmp_path, tiny_bench, config, out="out2") == report
 
 
+def test_files_of_no_shard_format_are_named_in_the_log(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any]
+) -> None:
+    from contam.scan import resolve_benches
+
+    corpus = tmp_path / "corpus"
+    (corpus / "sub" / "c.jsonl.bz2").write_bytes(b"")
+    (corpus / "README.md").write_text("about this corpus")
+    sources = resolve_benches([str(tiny_bench)], tiny_config, label_fields=("answer",))
+    said: list[str] = []
+    scan(str(corpus), sources, tmp_path / "out3", tiny_config, log=said.append)
+    note = f"not read, of no shard format: {corpus / 'README.md'}, {corpus / 'sub' / 'c.jsonl.bz2'}"
+    assert f"{note} (2 files)" in said
+    assert pq.read_table(tmp_path / "out3" / "items.parquet").to_pylist() == report["items"]
+
+
 @pytest.mark.parametrize("threads", [1, 3])
 def test_threads_give_the_same_report(
     tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any], threads: int

@@ -1,6 +1,7 @@
 import gzip
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +13,14 @@ import pytest
 import zstandard
 
 from contam.errors import RecordError, ShardError
-from contam.shards import READ_CHUNK, ShardReader, find_shards, largest_first
+from contam.shards import (
+    READ_CHUNK,
+    ShardReader,
+    corpus_files,
+    find_shards,
+    ignored_note,
+    largest_first,
+)
 
 DOCS = [
     {"id": "a", "text": "first doc"},
@@ -37,6 +45,7 @@ WRITERS: dict[str, Callable[[Path, list[dict[str, object]]], None]] = {
     ".jsonl.gz": lambda p, r: p.write_bytes(gzip.compress(jsonl_bytes(r))),
     ".jsonl.zst": lambda p, r: p.write_bytes(zstandard.ZstdCompressor().compress(jsonl_bytes(r))),
     ".json.gz": lambda p, r: p.write_bytes(gzip.compress(jsonl_bytes(r))),
+    ".ndjson.zst": lambda p, r: p.write_bytes(zstandard.ZstdCompressor().compress(jsonl_bytes(r))),
     ".parquet": lambda p, r: p.write_bytes(parquet_bytes(r)),
 }
 
@@ -86,6 +95,43 @@ def test_find_shards_skips_underscore_and_dot_names_inside_folders(tmp_path: Pat
     # named explicitly, such files and folders count
     assert find_shards([str(hidden)]) == [hidden]
     assert find_shards([str(tmp_path / "c" / "_temporary")]) == [hidden]
+
+
+def test_corpus_files_tells_what_it_leaves_out(tmp_path: Path) -> None:
+    a = touch(tmp_path / "c" / "a.jsonl")
+    n = touch(tmp_path / "c" / "sub" / "b.ndjson.gz")
+    notes = touch(tmp_path / "c" / "notes.md")
+    bz2 = touch(tmp_path / "c" / "sub" / "x.jsonl.bz2")
+    broken = tmp_path / "c" / "gone.jsonl"
+    broken.symlink_to(tmp_path / "nowhere.jsonl")
+    touch(tmp_path / "c" / "_SUCCESS")  # skipped, not worth a word
+    assert corpus_files([str(tmp_path / "c")]) == ([a, n], [broken, notes, bz2])
+    assert ignored_note([notes, bz2]) == f"not read, of no shard format: {notes}, {bz2} (2 files)"
+
+
+def test_folders_are_walked_once_through_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / "c"
+    for level in range(12):
+        deep = deep / f"d{level}"
+    f = touch(deep / "f.jsonl")
+    (tmp_path / "c" / "d0" / "up").symlink_to(tmp_path / "c")  # a loop
+    (tmp_path / "c" / "also").symlink_to(tmp_path / "c" / "d0" / "d1")  # a second way in
+    listed: list[str] = []
+    real_scandir = os.scandir
+
+    def scandir(path):  # type: ignore[no-untyped-def]
+        listed.append(str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    # found once, by the first way in ("also" sorts before "d0")
+    assert find_shards([str(tmp_path / "c")]) == [tmp_path / "c" / "also" / Path(*f.parts[-11:])]
+    # each of the 13 folders listed once, and the two links once each before they are seen
+    # to lead to folders walked already (a walk per folder and subfolder, without the loop:
+    # 20,476 listings)
+    assert len(listed) == 13 + 2
 
 
 def test_find_shards_one_file_spelled_two_ways(
