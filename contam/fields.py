@@ -10,9 +10,12 @@ _PART = re.compile(r"^([^\[\]]+)((?:\[(?:\*|\d+)\])*)$")
 
 
 def field_values(record: Any, path: str) -> list[str] | None:
-    """All values at ``path`` as strings, or None when the path is absent.
+    """All values at ``path`` as strings, or None when the path is absent: a name no object
+    has, a subscript of what is no list, an index past every list's end, or only objects at
+    the end (no text; a null is an empty value).
 
     ``a.b`` descends into objects, ``a[*]`` takes every element of a list, ``a[0]`` one.
+    Bytes are read as UTF-8 (`UnicodeDecodeError` if they are not).
 
     Example:
         >>> field_values({"q": {"c": [{"t": "x"}, {"t": 2}]}}, "q.c[*].t")
@@ -33,8 +36,12 @@ def field_values(record: Any, path: str) -> list[str] | None:
                 nxt = [x for c in lists for x in c]
             else:
                 nxt = [c[int(sub)] for c in lists if int(sub) < len(c)]
+            if not lists or (sub != "*" and not nxt):
+                return None
         current = nxt
-    return [_as_text(v) for v in current if v is not None]
+    if current and all(isinstance(v, dict) for v in current):
+        return None
+    return [_as_text(v) for v in current if v is not None and not isinstance(v, dict)]
 
 
 def field_root(path: str) -> str:
@@ -65,6 +72,8 @@ def _as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
         return repr(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
     if isinstance(value, list):
         return "\n".join(_as_text(v) for v in value)
     return str(value)

@@ -255,10 +255,16 @@ class ShardReader:
         if not isinstance(record, dict):
             self._bad(line, "record is not a JSON object")
             return None
-        text, missing = join_fields(record, self.text_fields)
+        try:
+            text, missing = join_fields(record, self.text_fields)
+        except UnicodeDecodeError:  # bytes (Parquet binary) that are not UTF-8
+            self._bad(line, "not valid UTF-8")
+            return None
         if missing is not None:
             fields = ", ".join(list(record)[:8])
-            self._bad(line, f"record has no field {missing!r} (fields: {fields}; use --text-field)")
+            self._bad(
+                line, f"record has no text at {missing!r} (fields: {fields}; use --text-field)"
+            )
             return None
         value = record.get(self.id_field)
         doc_id = str(value) if value is not None else str(line)
@@ -397,6 +403,8 @@ class ShardReader:
                 table = pf.read_row_group(group, columns=columns)
                 piece = self._arrow_piece(table, line)
                 if piece is None:  # row by row, as Python records
+                    # text as bytes, each row's checked as it is read (`fields.field_values`)
+                    table = _text_as_bytes(table, roots)
                     numbered = ((row, n) for n, row in enumerate(table.to_pylist(), line + 1))
                     piece = self._records_batch(numbered)
                 line += table.num_rows
@@ -417,6 +425,9 @@ class ShardReader:
         if self._plain is None:
             return None
         texts = table.column(self._plain).combine_chunks()
+        if pa.types.is_binary(texts.type) or pa.types.is_large_binary(texts.type):
+            wide = pa.types.is_large_binary(texts.type)
+            texts = texts.view(pa.large_string() if wide else pa.string())  # checked next
         if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
             return None
         if texts.null_count or not _valid(texts):
@@ -533,6 +544,20 @@ class _ZstdFrames:
             parts.append(self.frame.decompress(chunk))
             chunk = self.frame.unused_data if self.frame.eof else b""
         return b"".join(parts)
+
+
+def _text_as_bytes(table: Any, columns: list[str]) -> Any:
+    """``table`` with its string ``columns`` as binary: Arrow's rows as Python objects then
+    hold bytes for them, and a row that is not UTF-8 stops no other row."""
+    import pyarrow as pa
+
+    for name in columns:
+        column = table.column(name)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            wide = pa.types.is_large_string(column.type)
+            binary = column.cast(pa.large_binary() if wide else pa.binary())
+            table = table.set_column(table.schema.get_field_index(name), name, binary)
+    return table
 
 
 def _valid(texts: Any) -> bool:

@@ -53,7 +53,7 @@ def assert_one_line_error(result: Result, start: str, *parts: str) -> None:
 BAD_SHARDS = [
     ("cut.jsonl.gz", gzip.compress(b'{"text": "a"}\n' * 50)[:-12], "", "cannot read shard ("),
     ("bad.jsonl", b'{"text": "ok"}\n{"text": \n', ":2", "invalid JSON ("),
-    ("nofield.jsonl", b'{"id": 1, "body": "x"}\n', ":1", "record has no field 'text'"),
+    ("nofield.jsonl", b'{"id": 1, "body": "x"}\n', ":1", "record has no text at 'text'"),
     ("latin1.jsonl", b'{"text": "ok"}\n{"text": "caf\xe9"}\n', ":2", "not valid UTF-8"),
     ("empty.jsonl", b"", "", "empty shard (no documents)"),
     ("junk.parquet", b"not parquet at all", "", "cannot read Parquet shard ("),

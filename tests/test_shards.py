@@ -262,7 +262,7 @@ BAD_RECORDS = [
     (
         b'{"id": "a", "body": "no text"}\n',
         1,
-        "record has no field 'text' (fields: id, body; use --text-field)",
+        "record has no text at 'text' (fields: id, body; use --text-field)",
     ),
     (b'{"id": "a", "text": "ok"}\n[1, 2]\n', 2, "record is not a JSON object"),
 ]
@@ -371,9 +371,21 @@ def test_parquet_row_groups_read_alike_either_way(
     assert reader.stats.records == len(expected)
 
 
-def test_parquet_text_that_is_not_utf8_is_a_shard_error(tmp_path: Path) -> None:
-    offsets = pa.py_buffer(np.array([0, 1, 3], dtype=np.int32).tobytes())
-    texts = pa.Array.from_buffers(pa.string(), 2, [None, offsets, pa.py_buffer(b"a\xff\xfe")])
-    pq.write_table(pa.table({"text": texts}), tmp_path / "bad.parquet")
-    with pytest.raises(ShardError, match=r"bad.parquet: cannot read shard \('utf-8' codec"):
+@pytest.mark.parametrize("kind", [pa.string(), pa.binary(), pa.large_string()])
+def test_parquet_text_that_is_not_utf8_is_a_bad_row(tmp_path: Path, kind: pa.DataType) -> None:
+    wide = kind == pa.large_string()
+    offsets = pa.py_buffer(np.array([0, 1, 3, 6], dtype=np.int64 if wide else np.int32).tobytes())
+    data = pa.py_buffer(b"a\xff\xfe" + "ü!".encode())
+    texts = pa.Array.from_buffers(kind, 3, [None, offsets, data])
+    pq.write_table(pa.table({"id": ["x", "y", "z"], "text": texts}), tmp_path / "bad.parquet")
+    with pytest.raises(RecordError, match=r"^.*bad.parquet:2: not valid UTF-8$"):
         list(ShardReader(tmp_path / "bad.parquet").batches())
+    reader = ShardReader(tmp_path / "bad.parquet", skip_bad=True)
+    assert read_all(reader) == [("x", 1, "a"), ("z", 3, "ü!")]
+    assert reader.stats.skipped == 1
+
+
+def test_parquet_binary_text_reads_as_utf8(tmp_path: Path) -> None:
+    texts = pa.array(["a", "büß"], type=pa.binary())
+    pq.write_table(pa.table({"text": texts}), tmp_path / "bin.parquet")
+    assert read_all(ShardReader(tmp_path / "bin.parquet")) == [("1", 1, "a"), ("2", 2, "büß")]
