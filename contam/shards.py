@@ -502,12 +502,38 @@ class _Hashing:
 
 
 def decompressed(raw: IO[bytes], fmt: str) -> IO[bytes]:
-    """The decompressed stream of a shard file opened as ``raw``, by its format's suffix."""
+    """The decompressed stream of a JSONL shard file opened as ``raw``, by its format's
+    suffix, less a byte order mark at its start."""
+    stream: IO[bytes] = raw
     if fmt.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if fmt.endswith(".zst"):
-        return _ZstdFrames(raw)  # type: ignore[return-value]
-    return raw
+        stream = gzip.GzipFile(fileobj=raw)  # type: ignore[assignment]
+    elif fmt.endswith(".zst"):
+        stream = _ZstdFrames(raw)  # type: ignore[assignment]
+    return _NoBom(stream)  # type: ignore[return-value]
+
+
+class _NoBom:
+    """A stream less the UTF-8 byte order mark at its start, which some Windows tools write
+    and JSON does not allow (orjson rejects the first line)."""
+
+    MARK = b"\xef\xbb\xbf"
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.started = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.stream.read(size)
+        if not self.started:
+            self.started = True
+            while data and len(data) < len(self.MARK) and self.MARK.startswith(data):
+                more = self.stream.read(size)  # a first read too short to tell
+                if not more:
+                    break
+                data += more
+            if data.startswith(self.MARK):
+                data = data[len(self.MARK) :] or self.stream.read(size)
+        return data
 
 
 class _ZstdFrames:

@@ -1,5 +1,6 @@
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from contam.shards import (
     READ_CHUNK,
     ShardReader,
     corpus_files,
+    decompressed,
     find_shards,
     ignored_note,
     largest_first,
@@ -252,6 +254,23 @@ def test_long_lines_across_many_reads_stay_whole(tmp_path: Path) -> None:
     batches = list(ShardReader(path, batch_chars=READ_CHUNK).batches())
     assert [b.lines for b in batches] == [[1, 2], [3, 4]]
     assert [len(t) for b in batches for t in b.texts] == [1, len(long), 1, 1]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst"])
+def test_a_byte_order_mark_at_the_start_is_dropped(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"docs{suffix}"
+    WRITERS[suffix](path, DOCS)
+    plain = gzip.decompress(path.read_bytes()) if suffix.endswith(".gz") else path.read_bytes()
+    if suffix.endswith(".zst"):
+        plain = zstandard.ZstdDecompressor().decompressobj().decompress(plain)
+    marked = b"\xef\xbb\xbf" + plain
+    compress = {".gz": gzip.compress, ".zst": zstandard.ZstdCompressor().compress}
+    path.write_bytes(compress.get(path.suffix, bytes)(marked))
+    assert read_all(ShardReader(path)) == EXPECTED
+    # a first read of one byte at a time still finds the mark
+    stream = decompressed(io.BytesIO(marked), ".jsonl")
+    stream.stream = io.BufferedReader(io.BytesIO(marked), buffer_size=1)  # type: ignore[attr-defined]
+    assert b"".join(iter(lambda: stream.read(1), b"")) == plain
 
 
 # bad input
