@@ -195,7 +195,10 @@ class ScanConfig:
         if self.threads is not None and not 1 <= self.threads <= 64:
             raise ConfigError(f"threads must be between 1 and 64, got {self.threads}")
         if self.batch_chars < 1024:
-            raise ConfigError(f"batch_chars must be >= 1024, got {self.batch_chars}")
+            raise ConfigError(
+                "a batch must hold at least 1024 characters (--batch-mb 1 or more), "
+                f"got {self.batch_chars}"
+            )
         if self.preset not in PRESET_NAMES:
             raise ConfigError(
                 f"unknown preset {self.preset!r}; choose one of {', '.join(PRESET_NAMES)}"

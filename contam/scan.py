@@ -42,9 +42,10 @@ from contam.align import (
     KIND_GRAM,
     AlignParams,
 )
+from contam.atomic import atomic_file
 from contam.benches import BenchSource, expand_names, resolve_bench
 from contam.config import PRESET_NAMES, ScanConfig, index_fingerprint
-from contam.errors import ReportError, ShardError
+from contam.errors import ReportError, ShardError, first_line
 from contam.index import BenchIndex, ensure_index, load_index_folder
 from contam.lookup import Lookup
 from contam.match import Matcher
@@ -226,6 +227,23 @@ def _plan(config: ScanConfig, indexes: list[BenchIndex], shards: list[Path]) -> 
     }
 
 
+def _changes(was: Any, plan: dict[str, Any]) -> list[str]:
+    """What differs between a scan's plan and the one it was begun with: the settings by
+    name, then the index settings, benches and shards."""
+    was = was if isinstance(was, dict) else {}
+    old, new = was.get("config") or {}, plan["config"]
+    names = sorted(k for k in {*old, *new} if old.get(k) != new.get(k))
+    parts = {"fingerprint": "index settings", "benches": "benches", "shards": "shards"}
+    names += [name for key, name in parts.items() if was.get(key) != plan[key]]
+    return names or ["settings"]
+
+
+def _write_run(path: Path, run: dict[str, Any]) -> None:
+    """Write ``run.json`` whole or not at all: a scan killed meanwhile can still resume."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(json.dumps(run, indent=2) + "\n")
+
+
 def _prepare_out(out: Path, plan: dict[str, Any], resume: bool) -> None:
     run_json = out / "run.json"
     if run_json.is_file():
@@ -233,10 +251,13 @@ def _prepare_out(out: Path, plan: dict[str, Any], resume: bool) -> None:
             raise ReportError(
                 f"{out} already holds a scan; pass --resume to continue it, or choose another --out"
             )
-        previous = json.loads(run_json.read_text())
+        try:
+            previous = json.loads(run_json.read_text())
+        except ValueError as e:
+            raise ReportError(f"{run_json}: not a scan's run.json ({first_line(e)})") from None
         if previous.get("plan") != plan:
             raise ReportError(
-                f"{out} holds a scan with other settings, benches or shards; "
+                f"{out} holds a scan with other {', '.join(_changes(previous.get('plan'), plan))}; "
                 "it cannot be resumed with these (choose another --out)"
             )
         for tmp in (out / "shards").glob("*.tmp"):
@@ -245,7 +266,7 @@ def _prepare_out(out: Path, plan: dict[str, Any], resume: bool) -> None:
     if out.exists() and any(out.iterdir()):
         raise ReportError(f"{out} exists and is not empty; choose another --out")
     (out / "shards").mkdir(parents=True, exist_ok=True)
-    run_json.write_text(json.dumps({"status": "running", "plan": plan}, indent=2) + "\n")
+    _write_run(run_json, {"status": "running", "plan": plan})
 
 
 def _run_shards(
@@ -442,7 +463,7 @@ def finish_reports(
         "last_session_seconds": round(seconds, 3),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    (out / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+    _write_run(out / "run.json", run)
     return ScanResult(out, benches, run)
 
 

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from contam.config import ScanConfig
+from contam.errors import ReportError
 from contam.report import ShardCommit
 from contam.scan import scan
 from tests.conftest import TINY_ITEMS, write_jsonl
@@ -296,8 +297,22 @@ def test_resume_refuses_other_settings(
     other = ScanConfig(
         ngram=tiny_config.ngram, index_dir=tiny_config.index_dir, resume=True, threshold=0.9
     )
-    with pytest.raises(Exception, match="other settings"):
+    out = tmp_path / "out"
+    with pytest.raises(ReportError, match=f"^{out} holds a scan with other threshold; it cannot"):
         run(tmp_path, tiny_bench, other)
+    write_jsonl(tmp_path / "corpus" / "c.jsonl", [{"id": "d6", "text": D1}])
+    with pytest.raises(ReportError, match="holds a scan with other threshold, shards; it cannot"):
+        run(tmp_path, tiny_bench, other)
+
+
+def test_resume_with_a_cut_run_json_is_one_error(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any]
+) -> None:
+    run_json = tmp_path / "out" / "run.json"
+    run_json.write_text(run_json.read_text()[:100])
+    with pytest.raises(ReportError, match=f"^{run_json}: not a scan's run.json \\("):
+        run(tmp_path, tiny_bench, replace(tiny_config, resume=True))
+    assert not list(run_json.parent.glob("run.json.*"))  # written in place, whole
 
 
 def test_threads_default_to_two_for_one_worker_and_one_for_more() -> None:
