@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ctypes
 import multiprocessing as mp
+import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import (
     FIRST_COMPLETED,
@@ -22,8 +24,11 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     wait,
 )
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from contam.errors import ContamError
 
 T = TypeVar("T")
 
@@ -38,11 +43,17 @@ _FORKED: dict[str, Any] = {}
 # afresh, which took ~5% of a scan's CPU in the kernel.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _MMAP_AT, _TRIM_AT = 256 << 20, 1 << 30
+#: prctl's option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 #: How often the parent sums the progress counters (seconds).
 _POLL = 0.25
 #: `_Run.stop`: take tasks; finish the tasks begun, but take no more (a task failed); stop
 #: at the next report (the run was interrupted).
 _GO, _FINISH, _STOP_NOW = 0, 1, 2
+
+
+class WorkerDied(ContamError):
+    """A forked worker was killed, by a signal or the out-of-memory killer."""
 
 
 class Stopped(Exception):
@@ -91,6 +102,7 @@ def run_forked(
         futures = {pool.submit(run.take_all, 0)}
     else:
         _FORKED["run"] = run
+        _FORKED["parent"] = os.getpid()
         pool = ProcessPoolExecutor(workers, mp_context=ctx)
         futures = {pool.submit(_in_worker, first * threads) for first in range(workers)}
     with pool:
@@ -115,7 +127,13 @@ def _wait(futures: set[Future[None]], run: _Run, progress: Report | None) -> Non
             progress(now[0] - seen[0], now[1] - seen[1])
         seen = now
         for future in done:
-            future.result()
+            try:
+                future.result()
+            except BrokenProcessPool:
+                raise WorkerDied(
+                    "a worker process died (killed, or out of memory?); the shards finished "
+                    "are kept: run again with --resume to do the rest"
+                ) from None
 
 
 @dataclass(slots=True)
@@ -181,4 +199,18 @@ def reuse_freed_buffers() -> bool:
 
 def _in_worker(first_slot: int) -> None:
     """A forked worker: its threads take tasks as slots ``first_slot`` onwards."""
+    _die_with_parent(_FORKED["parent"])
     _FORKED["run"].take_all(first_slot)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have Linux kill this process when the one that forked it dies (``kill -9`` of a scan):
+    left alone, its workers went on committing shards, racing a ``--resume`` of the same
+    folder. Elsewhere, or without ``prctl``, nothing is done."""
+    try:
+        prctl = ctypes.CDLL(None).prctl
+    except (OSError, AttributeError, TypeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request took
+        os._exit(1)

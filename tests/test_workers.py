@@ -3,14 +3,17 @@ summed exactly; the first error or an interrupt stops the rest as documented."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from contam.workers import Report, run_forked
+from contam.workers import Report, WorkerDied, run_forked
 
 
 def progress_into(totals: list[int]) -> Report:
@@ -79,3 +82,54 @@ def test_interrupt_stops_the_threads_at_their_next_report() -> None:
     with pytest.raises(KeyboardInterrupt):
         run_forked(work, [0, 1, 2], workers=1, threads=2)
     assert len(reports) < 20  # tasks 0 and 1 cut short, 2 never begun
+
+
+def test_a_killed_worker_is_one_error(tmp_path: Path) -> None:
+    def work(task: int, report: Report) -> None:
+        if task == 1:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer does
+        (tmp_path / str(task)).touch()
+
+    with pytest.raises(WorkerDied, match=r"^a worker process died \(killed, or out of memory"):
+        run_forked(work, list(range(4)), workers=2)
+
+
+WORKERS_OF_A_KILLED_PARENT = """
+import os, sys, time
+from pathlib import Path
+from contam.workers import run_forked
+
+folder = Path(sys.argv[1])
+
+def work(task, report):
+    (folder / f"{os.getpid()}.pid").touch()
+    time.sleep(60)
+
+run_forked(work, list(range(4)), workers=2)
+"""
+
+
+def test_workers_die_with_their_parent(tmp_path: Path) -> None:
+    parent = subprocess.Popen([sys.executable, "-c", WORKERS_OF_A_KILLED_PARENT, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 60
+        while len(list(tmp_path.glob("*.pid"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = [int(p.stem) for p in tmp_path.glob("*.pid")]
+        assert len(workers) == 2
+    finally:
+        parent.kill()  # kill -9: the parent cannot stop its workers itself
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in workers)
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
