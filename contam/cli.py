@@ -140,8 +140,9 @@ def cli() -> None:
 )
 @click.option(
     "--address",
-    metavar="auto|ray://HOST:PORT",
-    help="Ray cluster to join with --engine ray (the shards must be readable on its nodes) "
+    metavar="auto|HOST:PORT|ray://HOST:PORT",
+    help="Ray cluster to join with --engine ray (the shards must be readable on its nodes; "
+    "ray:// needs pip install 'ray[client]') "
     "[default: start Ray on this machine, --workers tasks at once of --threads CPUs each].",
 )
 @click.option(

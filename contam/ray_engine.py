@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,8 @@ from contam.scan import commit_folder, scan_shard
 from contam.workers import no_progress, reuse_freed_buffers
 
 INSTALL_LINE = "the Ray engine needs the ray extra: pip install 'contam[ray]'"
+#: How long a cluster's address has to answer before the scan gives up on it.
+ANSWER_SECONDS = 5.0
 
 #: Tasks in flight per task the cluster runs at once: one running and one queued, so no CPU
 #: idles while the driver writes a commit; more would only hold finished results in the
@@ -106,14 +109,31 @@ def connect(address: str | None, cpus: int) -> bool:
         except (RuntimeError, ConnectionError, TimeoutError, ValueError, OSError) as e:
             raise ConfigError(f"cannot start Ray on this machine ({first_line(e)})") from None
         return True
+    _check_answers(address)
     try:
         ray.init(address=address, logging_level=logging.ERROR, log_to_driver=False)
-    except (ConnectionError, TimeoutError, ValueError) as e:
+    except (ConnectionError, TimeoutError, ValueError, RuntimeError) as e:
         raise ConfigError(
-            f"cannot join the Ray cluster at {address} ({e}); start one with `ray start "
-            "--head`, or leave out --address to run Ray on this machine"
+            f"cannot join the Ray cluster at {address} ({first_line(e)}); a cluster with token "
+            "authentication needs RAY_AUTH_MODE=token here, and ray:// addresses need "
+            "pip install 'ray[client]'"
         ) from None
     return True
+
+
+def _check_answers(address: str) -> None:
+    """Fail within seconds when nothing listens at a ``HOST:PORT`` or ``ray://HOST:PORT``
+    address: `ray.init` retries such an address for some 14 minutes, deaf to Ctrl-C."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or a form Ray reads itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=ANSWER_SECONDS).close()
+    except OSError as e:
+        raise ConfigError(
+            f"cannot join the Ray cluster at {address}: nothing answers there ({e}); start "
+            "one with `ray start --head`, or leave out --address to run Ray on this machine"
+        ) from None
 
 
 @contextmanager

@@ -297,6 +297,18 @@ def test_a_runtime_that_cannot_start_is_one_line(monkeypatch: pytest.MonkeyPatch
         ray_engine.connect(None, 2)
 
 
+@pytest.mark.parametrize("address", ["127.0.0.1:9", "ray://127.0.0.1:9"])
+def test_an_address_where_nothing_answers_fails_at_once(
+    address: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ray = import_ray()
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda **kw: pytest.fail("ray.init retries for minutes"))
+    message = f"^cannot join the Ray cluster at {address}: nothing answers there \\("
+    with pytest.raises(ConfigError, match=message):
+        ray_engine.connect(address, 2)
+
+
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
