@@ -168,7 +168,8 @@ def scan(
     if others and log is not None:
         log(ignored_note(others))
     sources = resolve_benches(benches, config)
-    todo = [p for p in shard_paths if not commit_folder(out, p).is_dir()]
+    changed = _changed_since_commit(out, shard_paths)
+    todo = [p for p in shard_paths if p in changed or not commit_folder(out, p).is_dir()]
     runtime: AbstractContextManager[None] = nullcontext()
     if config.engine == "ray" and todo:
         from contam.ray_engine import runtime as ray_runtime
@@ -182,14 +183,30 @@ def scan(
         indexes, matcher = loading()
         plan = _plan(config, indexes, shard_paths)
         _prepare_out(out, plan, config.resume)
+        for path in changed:  # only now: a refused resume leaves the folder as it was
+            shutil.rmtree(commit_folder(out, path))
         if log is not None and config.resume:
             done = len(shard_paths) - len(todo)
-            log(f"resume: {done} of {len(shard_paths)} shards already done")
+            again = f"; {len(changed)} changed since, scanned again" if changed else ""
+            log(f"resume: {done} of {len(shard_paths)} shards already done{again}")
         started = time.perf_counter()
         _run_shards(todo, matcher, config, out, progress)
     return finish_reports(
         out, matcher.lookup, plan, shard_paths, config, time.perf_counter() - started
     )
+
+
+def _changed_since_commit(out: Path, paths: list[Path]) -> set[Path]:
+    """The shards whose commit in ``out`` names another file size than theirs now: a file
+    replaced under the same name since it was scanned (a change that keeps the size is not
+    seen; the report's sha256 of each shard tells)."""
+    changed = set()
+    for path in paths:
+        info = commit_folder(out, path) / "shard.json"
+        size = path.stat().st_size if path.exists() else 0  # as `scan_shard` notes it
+        if info.is_file() and json.loads(info.read_text()).get("raw_bytes") != size:
+            changed.add(path)
+    return changed
 
 
 def _load_matcher(

@@ -305,6 +305,26 @@ def test_resume_refuses_other_settings(
         run(tmp_path, tiny_bench, other)
 
 
+def test_resume_scans_again_a_shard_replaced_since_its_commit(
+    tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any]
+) -> None:
+    from contam.scan import resolve_benches
+
+    # b.jsonl (D3 D4 D5) is replaced by a file of another size holding D1 only
+    write_jsonl(tmp_path / "corpus" / "sub" / "b.jsonl", [{"id": "d9", "text": D1}])
+    fresh = run(tmp_path, tiny_bench, tiny_config, out="fresh")
+    sources = resolve_benches([str(tiny_bench)], tiny_config, label_fields=("answer",))
+    said: list[str] = []
+    again = replace(tiny_config, resume=True)
+    scan(str(tmp_path / "corpus"), sources, tmp_path / "out", again, log=said.append)
+    assert "resume: 1 of 2 shards already done; 1 changed since, scanned again" in said
+    resumed = {
+        name: pq.read_table(tmp_path / "out" / f"{name}.parquet").to_pylist()
+        for name in ("items", "matches", "benches")
+    }
+    assert resumed == fresh != report
+
+
 def test_resume_with_a_cut_run_json_is_one_error(
     tmp_path: Path, tiny_bench: Path, tiny_config: ScanConfig, report: dict[str, Any]
 ) -> None:
