@@ -59,7 +59,7 @@ from contam.report import (
     matches_table,
     merge_runs,
 )
-from contam.shards import ShardReader, corpus_files, ignored_note, largest_first
+from contam.shards import ShardReader, corpus_files, file_size, ignored_note, largest_first
 from contam.workers import Report, reuse_freed_buffers, run_forked
 
 
@@ -203,8 +203,7 @@ def _changed_since_commit(out: Path, paths: list[Path]) -> set[Path]:
     changed = set()
     for path in paths:
         info = commit_folder(out, path) / "shard.json"
-        size = path.stat().st_size if path.exists() else 0  # as `scan_shard` notes it
-        if info.is_file() and json.loads(info.read_text()).get("raw_bytes") != size:
+        if info.is_file() and json.loads(info.read_text()).get("raw_bytes") != file_size(path):
             changed.add(path)
     return changed
 
@@ -408,7 +407,7 @@ def scan_shard(
         "status": status,
         "reason": reason,
         **totals,
-        "raw_bytes": path.stat().st_size if path.exists() else 0,
+        "raw_bytes": file_size(path),
         "sha256": reader.stats.sha256 if status == "done" else None,
         "records": reader.stats.records,
         "skipped_records": reader.stats.skipped,

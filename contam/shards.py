@@ -2,8 +2,8 @@
 
 Formats by file name: ``.jsonl`` / ``.json`` / ``.ndjson`` (one JSON object a line), the same
 with ``.gz`` or ``.zst``, ``.parquet``, and ``.txt`` (the whole file is one document). Memory
-is bounded by the batch size for JSONL; a Parquet shard is read a row group at a time, and a
-``.txt`` shard whole.
+is bounded by the batch size, but for one record larger than a batch, and a ``.txt`` shard,
+which is read whole.
 """
 
 from __future__ import annotations
@@ -139,10 +139,10 @@ def largest_first(paths: list[Path]) -> list[Path]:
         >>> largest_first([Path("a.jsonl"), Path("b.jsonl")])  # doctest: +SKIP
         [PosixPath('b.jsonl'), PosixPath('a.jsonl')]
     """
-    return sorted(paths, key=lambda path: -_size(path))  # stable: names kept
+    return sorted(paths, key=lambda path: -file_size(path))  # stable: names kept
 
 
-def _size(path: Path) -> int:
+def file_size(path: Path) -> int:
     """The file's size; 0 when it cannot be read (gone since it was found: reading it will
     say so)."""
     try:
@@ -384,8 +384,8 @@ class ShardReader:
         import pyarrow.parquet as pq
 
         try:
-            # pages read as they are decoded, not a row group's column chunks at once: a
-            # 150 MB row group held 770 MB to read, as pieces of a batch 170 MB
+            # pages read as they are decoded, not a row group's column chunks at once: the
+            # reader held 770 MB for a 150 MB row group read whole, 350 MB in pieces
             pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 20)
         except (pa.ArrowInvalid, OSError) as e:
             raise ShardError(f"{self.path}: cannot read Parquet shard ({e})") from e

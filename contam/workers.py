@@ -190,9 +190,8 @@ def reuse_freed_buffers() -> bool:
     114k; 2 s less system time). A fixed 1 MB threshold instead (every large buffer
     returned) kept RSS within 9% from 100 MB to 2 GB but scanned 12% slower. False where it
     cannot (another C library)."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the symbols the process has loaded: libc's
-    except (OSError, AttributeError, TypeError):
+    mallopt = _libc("mallopt")
+    if mallopt is None:
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_AT)) and bool(mallopt(_M_TRIM_THRESHOLD, _TRIM_AT))
 
@@ -207,10 +206,18 @@ def _die_with_parent(parent: int) -> None:
     """Have Linux kill this process when the one that forked it dies (``kill -9`` of a scan):
     left alone, its workers went on committing shards, racing a ``--resume`` of the same
     folder. Elsewhere, or without ``prctl``, nothing is done."""
-    try:
-        prctl = ctypes.CDLL(None).prctl
-    except (OSError, AttributeError, TypeError):
+    prctl = _libc("prctl")
+    if prctl is None:
         return
     prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # it died before the request took
         os._exit(1)
+
+
+def _libc(name: str) -> Any:
+    """The C library's function ``name`` (among the symbols the process has loaded), or None
+    where there is none (another C library, another system)."""
+    try:
+        return getattr(ctypes.CDLL(None), name)
+    except (OSError, AttributeError, TypeError):
+        return None
